@@ -1,0 +1,138 @@
+"""``OnlineO1LearningEmitter``: Verilog and VHDL for the O(1) lane, from MyHDL, deterministically.
+
+Generated HDL is a build product: nobody edits it. Conversion runs MyHDL's converter in a private
+temporary folder and returns/copies its output; MyHDL's dated header is switched off, so the same
+config always gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from plasticore.refmodel.online_o1 import OnlineO1Config
+
+from .o1_lane import lane_port_signals, o1_lane
+from .widths import O1Widths
+
+HDLS = ("verilog", "vhdl")
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+LANE_PORTS: tuple[str, ...] = (
+    "clk", "rst", "load_en", "load_weight", "step_en", "pre_spike", "post_spike", "reward",
+    "weight", "pre_trace", "post_trace", "eligibility",
+)
+
+
+def config_tag(config: OnlineO1Config) -> str:
+    """Short identifier of a config, e.g. ``w16t12r8l4s4``."""
+    c = config
+    return f"w{c.weight_bits}t{c.trace_bits}r{c.reward_bits}l{c.learning_shift}s{c.trace_decay_shift}"
+
+
+def _check_hdl(hdl: str) -> str:
+    key = hdl.lower() if isinstance(hdl, str) else hdl
+    if key not in HDLS:
+        raise ValueError(f"hdl must be one of {list(HDLS)}, not {hdl!r}")
+    return key
+
+
+def reset_block_names() -> None:
+    """Forget MyHDL's process-global instance counters so names in the output do not depend on what was
+    elaborated before (MyHDL numbers instances across the whole process: ``o1_synapse_update0_0_1``)."""
+    import myhdl._block as mb
+    import myhdl._simulator as ms
+
+    for deco in ms._blocks:
+        deco.calls = 0
+    mb._name_set.clear()
+    mb._inst_name_set.clear()
+
+
+def convert_block(make_top: Callable[[], Any], hdl: str, name: str, out_dir: Path) -> list[Path]:
+    """Elaborate ``make_top()`` with fresh instance names and convert it into ``out_dir``.
+
+    Returns the written files in compile order (VHDL: the MyHDL support package first).
+    """
+    key = _check_hdl(hdl)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reset_block_names()
+    top = make_top()
+    with tempfile.TemporaryDirectory(prefix="plasticore-hdl-") as tmp:
+        if key == "verilog":
+            top.convert(hdl="Verilog", path=tmp, name=name, testbench=False, no_myhdl_header=True)
+            produced = [Path(tmp) / f"{name}.v"]
+        else:
+            top.convert(hdl="VHDL", path=tmp, name=name, no_myhdl_header=True)
+            packages = sorted(Path(tmp).glob("pck_myhdl_*.vhd"))
+            produced = [*packages, Path(tmp) / f"{name}.vhd"]
+        files = []
+        for f in produced:
+            text = f.read_text()
+            text = "\n".join(line.rstrip() for line in text.splitlines()).strip("\n") + "\n"
+            dest = out_dir / f.name
+            dest.write_text(text)
+            files.append(dest)
+    return files
+
+
+class OnlineO1LearningEmitter:
+    """Emit the one-lane O(1) update block (:func:`plasticore.hw.o1_lane.o1_lane`) as Verilog or VHDL.
+
+    >>> v = OnlineO1LearningEmitter().generate()   # one self-contained Verilog module named o1_lane
+    """
+
+    def __init__(self, config: OnlineO1Config | None = None, module_name: str = "o1_lane") -> None:
+        self.config = config if config is not None else OnlineO1Config()
+        if not isinstance(self.config, OnlineO1Config):
+            raise TypeError(f"config must be an OnlineO1Config, not {type(self.config).__name__}")
+        if not isinstance(module_name, str) or not _IDENT.match(module_name):
+            raise ValueError(
+                f"module_name must be an HDL identifier (letter, then letters, digits, _), not {module_name!r}"
+            )
+        self.module_name = module_name
+
+    def _top(self) -> Any:
+        return o1_lane(**lane_port_signals(self.config), config=self.config)
+
+    def write(self, out_dir: str | Path, hdl: str = "verilog") -> list[Path]:
+        """Write the HDL into ``out_dir``; returns the files in compile order (VHDL: MyHDL package first)."""
+        return convert_block(self._top, hdl, self.module_name, Path(out_dir))
+
+    def generate(self, hdl: str = "verilog") -> str:
+        """The HDL as one string: Verilog is one module; VHDL is the MyHDL package followed by the entity."""
+        with tempfile.TemporaryDirectory(prefix="plasticore-gen-") as tmp:
+            files = self.write(tmp, hdl)
+            return "\n".join(f.read_text() for f in files)
+
+    def manifest(self) -> dict[str, Any]:
+        """What the emitter produces and the contract it implements (deterministic)."""
+        c = self.config
+        w = O1Widths.of(c)
+        return {
+            "module": self.module_name,
+            "files": {
+                "verilog": [f"{self.module_name}.v"],
+                "vhdl": ["pck_myhdl_011.vhd", f"{self.module_name}.vhd"],
+            },
+            "ports": list(LANE_PORTS),
+            "config": c.as_dict(),
+            "config_tag": config_tag(c),
+            "annotation": c.to_scnir_annotation(rule_id=self.module_name),
+            "per_synapse_state_bits": c.per_synapse_state_bits,
+            "datapath_widths": {k: getattr(w, k) for k in w.__dataclass_fields__},
+        }
+
+    def estimate_resources(self, **kwargs: Any) -> dict[str, Any]:
+        """Predicted FPGA resources; see :func:`plasticore.hw.resources.estimate_resources`."""
+        from .resources import estimate_resources
+
+        return estimate_resources(config=self.config, **kwargs)
+
+
+def copy_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, dirs_exist_ok=True)
