@@ -157,15 +157,19 @@ def o1_synapse_update(
     def add_weight() -> None:
         w_sum.next = w_ext + delta
 
+    wb = c.weight_bits
+
+    # Saturation by bit tests, not by comparing with 2^W - 1: MyHDL writes constants >= 2^31 as
+    # unsigned sized literals (33'h7fffffff), which would turn a signed comparison unsigned in Verilog.
     @always_comb
     def outputs() -> None:
         eligibility_next.next = e_new
-        if w_sum > w_max:
-            weight_next.next = w_max
-        elif w_sum < 0:
+        if w_sum[n - 1]:
             weight_next.next = 0
+        elif w_sum[n - 1 : wb] != 0:
+            weight_next.next = w_max
         else:
-            weight_next.next = w_sum[c.weight_bits:]
+            weight_next.next = w_sum[wb:]
 
     return (extend, magnitude, decay, resign, pairing, accumulate, saturate_e, multiply, extend_prod, scale,
             extend_w, add_weight, outputs)

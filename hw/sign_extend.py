@@ -40,6 +40,6 @@ def sign_extend(x: Any, y: Any) -> Any:
 
         @always_comb
         def logic() -> None:
-            y.next = ((concat(intbv(0)[pad:], x) ^ half) - half).signed()
+            y.next = (concat(intbv(0)[pad:], x) ^ half) - half
 
     return logic
