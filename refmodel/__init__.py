@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .callbacks import CSVCallback, TensorBoardCallback, TrainingCallback, WandBCallback
+from .errors import MissingDependencyError
 from .lif import LIFNetwork, LIFParams, LIFRecord, LIFState, lif_step
 from .online_o1 import (
     OnlineO1Config,
@@ -11,8 +13,25 @@ from .online_o1 import (
     build_online_o1_memory_proof,
     online_o1_step,
 )
+from .schedulers import (
+    CosineScheduler,
+    ExponentialScheduler,
+    Scheduler,
+    StepScheduler,
+    WarmupCosineScheduler,
+)
 
 __all__ = [
+    "CSVCallback",
+    "CosineScheduler",
+    "ExponentialScheduler",
+    "MissingDependencyError",
+    "Scheduler",
+    "StepScheduler",
+    "TensorBoardCallback",
+    "TrainingCallback",
+    "WandBCallback",
+    "WarmupCosineScheduler",
     "LIFNetwork",
     "LIFParams",
     "LIFRecord",
