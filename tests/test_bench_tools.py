@@ -1,0 +1,63 @@
+"""The benchmark scripts: hand-derived adaptation trajectory, parity flags, argument errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
+
+
+def _load(name: str) -> ModuleType:
+    sys.path.insert(0, str(TOOLS))
+    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.hw
+def test_adaptation_benchmark_matches_hand_derivation(tmp_path: Path) -> None:
+    out = tmp_path / "adapt.json"
+    assert _load("online_o1_adaptation_benchmark").main(["--output", str(out), "--n-synapses", "5"]) == 0
+    d = json.loads(out.read_text())
+    # W8 T6 R4 L3 s2, M = 63: every pairing ends with e' = sat(decayS(e) + 63) = 31 (the pre step drove e
+    # to -32 or below), so w grows by (7 * 31) >> 3 = 27 per pairing until it saturates at 255.
+    expected = [min(255, 27 * k) for k in range(1, 17)]
+    assert d["scalar_model"]["weights_after_pairing"] == expected
+    assert d["scalar_model"]["steps_to_target"] == 8  # 27 * 8 = 216 >= 192 > 189
+    assert d["layer_model"]["weights_after_pairing"] == expected
+    assert d["rtl_simulation"]["weights_after_pairing"] == expected
+    assert d["parity"] == {"layer_equals_scalar": True, "rtl_equals_scalar": True}
+    assert d["evidence_class"] == "deterministic_simulation" and d["hardware_measurement_claimed"] is False
+    assert d["annotation"]["schema_version"] == "plasticore.online-o1.annotation.v1"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--reward", "9"], "error: --reward must be in -8..7, not 9"),
+        (["--trace-bits", "1"], "error: trace_bits must be in 2..30, not 1"),
+        (["--target-weight", "300"], "error: --target-weight must be in 0..255, not 300"),
+        (["--n-synapses", "0"], "error: --n-synapses must be in 1..1048576, not 0"),
+    ],
+)
+def test_adaptation_benchmark_rejects_bad_arguments(args: list[str], message: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    mod = _load("online_o1_adaptation_benchmark")
+    assert mod.main(["--output", str(tmp_path / "x.json"), "--no-rtl", *args]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == message and err.count("\n") == 1
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_throughput_benchmark_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mod = _load("online_o1_throughput_benchmark")
+    assert mod.main(["--output", str(tmp_path / "t.json"), "--size", "0"]) == 1
+    assert "--size" in capsys.readouterr().err
