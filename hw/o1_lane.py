@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import Any
 
 from myhdl import Signal, always, always_comb, block, intbv
-
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .o1_synapse_update import o1_synapse_update

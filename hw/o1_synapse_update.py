@@ -27,7 +27,6 @@ from __future__ import annotations
 from typing import Any
 
 from myhdl import Signal, always_comb, block, concat, intbv
-
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .sign_extend import sign_extend

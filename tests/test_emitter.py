@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("myhdl")
 
-from plasticore.hw import LANE_PORTS, OnlineO1LearningEmitter, config_tag  # noqa: E402
-from plasticore.hw.build import main as build_main  # noqa: E402
-from plasticore.refmodel.online_o1 import OnlineO1Config  # noqa: E402
+from plasticore.hw import LANE_PORTS, OnlineO1LearningEmitter, config_tag
+from plasticore.hw.build import main as build_main
+from plasticore.refmodel.online_o1 import OnlineO1Config
 
 EXTREMES = [
     OnlineO1Config(),

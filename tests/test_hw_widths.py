@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
 from plasticore.hw.widths import (
     O1Widths,
     delta_range,

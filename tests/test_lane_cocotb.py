@@ -14,10 +14,9 @@ import pytest
 pytest.importorskip("cocotb")
 pytest.importorskip("myhdl")
 
-from hdl_sim import BUILD, SIMULATORS, hdl_for, long_run, run_cocotb  # noqa: E402
-
-from plasticore.hw.emitter import OnlineO1LearningEmitter, config_tag  # noqa: E402
-from plasticore.refmodel.online_o1 import OnlineO1Config  # noqa: E402
+from hdl_sim import BUILD, SIMULATORS, hdl_for, long_run, run_cocotb
+from plasticore.hw.emitter import OnlineO1LearningEmitter, config_tag
+from plasticore.refmodel.online_o1 import OnlineO1Config
 
 
 def _c(w: int, t: int, r: int, sh: int, s: int) -> OnlineO1Config:

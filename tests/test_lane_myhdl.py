@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("myhdl")
-from myhdl import Simulation, StopSimulation, delay, instance  # noqa: E402
-
-from plasticore.hw.o1_lane import lane_port_signals, o1_lane  # noqa: E402
-from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Synapse  # noqa: E402
+from myhdl import Simulation, StopSimulation, delay, instance
+from plasticore.hw.o1_lane import lane_port_signals, o1_lane
+from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Synapse
 
 CONFIGS = [
     OnlineO1Config(),

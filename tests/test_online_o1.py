@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from plasticore.refmodel.online_o1 import (
     OnlineO1Config,
     OnlineO1Layer,
@@ -55,7 +54,7 @@ def test_config_range_errors_name_parameter_range_and_value(field: str, bad: int
 
 @pytest.mark.parametrize("bad", [True, 4.0, "4", None])
 def test_config_type_errors(bad: object) -> None:
-    with pytest.raises(TypeError, match="trace_bits must be an int in 2..30"):
+    with pytest.raises(TypeError, match=r"trace_bits must be an int in 2\.\.30"):
         OnlineO1Config(trace_bits=bad)  # type: ignore[arg-type]
 
 
@@ -226,9 +225,9 @@ def test_layer_equals_independent_synapses(config: OnlineO1Config, n_pre: int, n
 def test_layer_validates_shapes_and_values() -> None:
     with pytest.raises(ValueError, match=r"initial_weights must have shape \(2, 3\), not \(3, 2\)"):
         OnlineO1Layer(DEFAULT, 2, 3, initial_weights=np.zeros((3, 2), dtype=int))
-    with pytest.raises(ValueError, match="initial_weights must be in 0..65535, not min -1"):
+    with pytest.raises(ValueError, match=r"initial_weights must be in 0\.\.65535, not min -1"):
         OnlineO1Layer(DEFAULT, 2, 2, initial_weights=np.array([[0, -1], [2, 3]]))
-    with pytest.raises(ValueError, match="n_pre must be in 1..16777216, not 0"):
+    with pytest.raises(ValueError, match=r"n_pre must be in 1\.\.16777216, not 0"):
         OnlineO1Layer(DEFAULT, 0, 2)
     layer = OnlineO1Layer(DEFAULT, 2, 3)
     with pytest.raises(ValueError, match=r"pre_spikes must have shape \(2,\), not \(3,\)"):

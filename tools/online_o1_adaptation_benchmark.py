@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer, OnlineO1Synapse
 
 SCHEMA = "plasticore.online-o1.adaptation-benchmark.v1"

@@ -18,7 +18,6 @@ from typing import Any
 import cocotb
 import numpy as np
 from cocotb.triggers import Timer
-
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Synapse
 
 
