@@ -176,3 +176,39 @@ class LIFNetwork:
             st = lif_step(x[t], st, w, p, input_current=i_in[t])
             v_rec[t], z_rec[t], y_rec[t] = st
         return LIFRecord(v_rec, z_rec, y_rec), st
+
+
+def lif_scan(
+    input_currents: Array,
+    state: LIFState,
+    weights: dict[str, Array],
+    params: LIFParams,
+) -> tuple[LIFRecord, LIFState]:
+    """Scan the dynamics of :func:`lif_step` over a window, given all input currents ``W_in x_t`` at once.
+
+    ``input_currents`` is (T, batch, n_rec). ``v`` and ``z`` follow the operation order of :func:`lif_step`
+    (equal to it up to the rounding of the matrix products); the readout drive ``W_out z_t`` is computed for
+    the whole window with one matrix product before the leaky filter ``y_t = kappa * y_{t-1} + W_out z_t``.
+    Used by the gradient learners, which run the network window by window (truncated BPTT, blocked e-prop).
+    """
+    n_t, batch, n_rec = input_currents.shape
+    w_rec = weights.get("w_rec")
+    w_rec_t = None if w_rec is None else np.ascontiguousarray(w_rec.T)  # row-major: faster small GEMMs
+    w_out = weights["w_out"]
+    alpha, kappa, theta = params
+    v_rec = np.empty((n_t, batch, n_rec))
+    z_rec = np.empty((n_t, batch, n_rec))
+    v, z = state.v, state.z
+    for t in range(n_t):
+        v = alpha * v + input_currents[t] - theta * z
+        if w_rec_t is not None:
+            v = v + z @ w_rec_t
+        z = (v > theta).astype(np.float64)
+        v_rec[t] = v
+        z_rec[t] = z
+    y_rec = z_rec @ w_out.T
+    y = state.y
+    for t in range(n_t):
+        y = kappa * y + y_rec[t]
+        y_rec[t] = y
+    return LIFRecord(v_rec, z_rec, y_rec), LIFState(v, z, y)

@@ -45,6 +45,9 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$digest" ]; then
   # Optional independent autodiff oracle for gradient tests (CPU wheel on this machine's disk).
   "$VENV/bin/python" -m pip install -q "torch==2.13.0" >/dev/null 2>&1 \
     || echo "[setup] note: torch not installed; autodiff cross-checks will be skipped" >&2
+  # snnTorch, only as the baseline of the training-speed benchmark (--no-deps: keep the CPU torch above).
+  "$VENV/bin/python" -m pip install -q --no-deps "snntorch==1.0.0" >/dev/null 2>&1 \
+    || echo "[setup] note: snntorch not installed; the training benchmark will skip its baseline" >&2
   echo "$digest" > "$STAMP"
 fi
 

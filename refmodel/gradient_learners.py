@@ -1,0 +1,414 @@
+"""Gradient learners for :class:`~plasticore.refmodel.lif.LIFNetwork`: BPTT, truncated BPTT and e-prop.
+
+All learners share one interface: ``gradients(inputs, targets) -> dict`` (keys and shapes of
+``net.weights``), ``loss_and_gradients(inputs, targets) -> (loss, dict)`` and
+``train_step(inputs, targets) -> loss``, which hands the gradient to an optimizer (rules compute updates;
+one path applies them). Inputs are time-first ``(T, batch, n_in)``; targets are described in
+:mod:`plasticore.refmodel.losses`.
+
+Notation (network of :mod:`plasticore.refmodel.lif`): ``psi_t = psi(v_t - theta)`` is the surrogate
+derivative of ``z_t``; the reset term ``theta * z_{t-1}`` is a constant for gradients (as in snnTorch and
+Bellec et al. 2020), the recurrent term ``W_rec z_{t-1}`` is not.
+
+**BPTT** (Werbos 1990). With ``e_t = dE/dy_t`` (explicit) and ``W_rec`` absent meaning zero, the adjoints are
+
+.. math::
+
+    \\bar y_t = e_t + \\kappa \\bar y_{t+1}, \\qquad
+    \\bar z_t = W_{out}^T \\bar y_t + W_{rec}^T \\bar v_{t+1}, \\qquad
+    \\bar v_t = \\psi_t \\bar z_t + \\alpha \\bar v_{t+1}
+
+(``\\bar y_T = \\bar v_T = 0``), and ``dE/dW_out = sum_t ybar_t z_t^T``, ``dE/dW_in = sum_t vbar_t x_t^T``,
+``dE/dW_rec = sum_t vbar_t z_{t-1}^T`` (summed over the batch).
+
+**Truncated BPTT** (Williams & Peng 1990): the sequence is cut into windows of ``k`` steps; each window runs
+the recursion above with ``ybar = vbar = 0`` at its end and treats the state ``(v, z, y)`` it starts from as a
+constant. The gradient is the sum of the window gradients. Memory is O(k), not O(T). With ``k >= T`` it
+*is* BPTT (same code path, identical numbers).
+
+**e-prop** (Bellec et al. 2020, *A solution to the learning dilemma for recurrent networks of spiking
+neurons*, Nat. Commun. 11:3625, Eqs. 1-3, 22-28 for LIF neurons). Forward-only: with presynaptic input
+``p_t = [x_t, z_{t-1}]`` (``z_{t-1}`` only for ``W_rec``),
+
+.. math::
+
+    \\epsilon_t = \\alpha \\epsilon_{t-1} + p_t, \\qquad
+    e_{t,ji} = \\psi_{t,j} \\epsilon_{t,i}, \\qquad
+    \\bar e_{t,ji} = \\kappa \\bar e_{t-1,ji} + e_{t,ji},
+
+    L_{t,j} = \\sum_k B_{jk} \\frac{\\partial E}{\\partial y_{t,k}}, \\qquad
+    \\frac{dE}{dW_{ji}} = \\sum_t L_{t,j} \\bar e_{t,ji}, \\qquad
+    \\frac{dE}{dW^{out}_{kj}} = \\sum_t \\frac{\\partial E}{\\partial y_{t,k}} \\bar z_{t,j}, \\;
+    \\bar z_t = \\kappa \\bar z_{t-1} + z_t,
+
+with symmetric feedback ``B = W_out^T`` or a fixed random ``B`` ("random e-prop"). Exactness for a
+feed-forward layer (``recurrent=False``):
+``dy_{t,k}/dW_ji = W^out_kj sum_{t'<=t} kappa^{t-t'} dz_{t',j}/dW_ji`` and, with the reset constant,
+``dz_{t,j}/dW_ji = psi_{t,j} dv_{t,j}/dW_ji = psi_{t,j} epsilon_{t,i}`` exactly; so
+``sum_t sum_k e_{t,k} dy_{t,k}/dW_ji`` is the e-prop formula with ``B = W_out^T``: e-prop equals BPTT.
+With recurrence, e-prop drops the paths through other neurons' spikes (it equals the gradient with
+``z_{t-1}`` in ``W_rec z_{t-1}`` detached).
+
+The traces are updated in blocks of ``chunk`` steps: within a block of length ``n`` starting after
+``ebar_{s-1}``, ``ebar_{s+tau} = kappa^{tau+1} ebar_{s-1} + sum_{tau'<=tau} kappa^{tau-tau'} e_{s+tau'}``, so
+``sum_tau L_tau ebar_tau = (sum_tau kappa^{tau+1} L_tau) ebar_{s-1} + sum_tau' Ltilde_tau' e_tau'`` with the
+in-block backward filter ``Ltilde_tau' = sum_{tau>=tau'} kappa^{tau-tau'} L_tau``. This is the same sum in
+another order (``chunk=1`` is the literal per-step update); memory is O(chunk + batch * n_rec * n_pre).
+
+For the cross-entropy loss on the time-summed readout the error is the same at every step but known only
+at the end: TBPTT first runs the network forward once (O(1) memory) to get it, and e-prop accumulates
+``sum_t ebar_t`` per sample and applies the learning signal at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from enum import Enum
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from .lif import LIFNetwork, LIFRecord, LIFState, lif_scan
+from .losses import (
+    LossKind,
+    check_targets,
+    cross_entropy_error,
+    cross_entropy_loss,
+    get_loss_kind,
+    mse_loss,
+)
+from .optimizers import Adam, Optimizer
+
+Array = npt.NDArray[np.float64]
+
+__all__ = [
+    "BPTTLearner",
+    "EPropLearner",
+    "EligibilityTrace",
+    "Feedback",
+    "GradientLearner",
+    "TBPTTLearner",
+    "eprop_gradients",
+    "tbptt_gradients",
+]
+
+
+class Scheduler(Protocol):
+    def step(self) -> float: ...
+
+
+class Feedback(str, Enum):
+    SYMMETRIC = "symmetric"
+    RANDOM = "random"
+
+
+def _window_count(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= 1, not {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be an int >= 1, not {value}")
+    return int(value)
+
+
+def _prepare(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLike, kind: LossKind,
+             ) -> tuple[Array, Any]:
+    x = net.check_inputs(inputs)  # no copy for float64 input
+    if x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"inputs must have T >= 1 and batch >= 1, not shape {x.shape}")
+    tgt = check_targets(kind, targets, x.shape[0], x.shape[1], net.n_out)
+    return x, tgt
+
+
+def _sequential_sum(y: Array, acc: Array) -> Array:
+    """``acc + y[0] + y[1] + ...`` in this order (so a split into windows gives identical numbers)."""
+    for t in range(y.shape[0]):
+        acc = acc + y[t]
+    return acc
+
+
+def _run(net: LIFNetwork, x: Array, state: LIFState, s: int, e: int) -> tuple[LIFRecord, LIFState]:
+    i_in = x[s:e] @ net.weights["w_in"].T
+    return lif_scan(i_in, state, net.weights, net.params)
+
+
+def _forward_logits(net: LIFNetwork, x: Array, k: int) -> Array:
+    """Time-summed readout ``sum_t y_t`` (batch, n_out), computed window by window in O(k) memory."""
+    n_t, batch = x.shape[0], x.shape[1]
+    state = net.initial_state(batch)
+    ysum = np.zeros((batch, net.n_out))
+    for s in range(0, n_t, k):
+        rec, state = _run(net, x, state, s, min(s + k, n_t))
+        ysum = _sequential_sum(rec.y, ysum)
+    return ysum
+
+
+def tbptt_gradients(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLike, k: int | None = None,
+                    loss: str | LossKind = LossKind.MSE) -> tuple[float, dict[str, Array]]:
+    """Loss and truncated-BPTT gradient with windows of ``k`` steps (``None``: full BPTT).
+
+    See the module docstring for the equations. The loss is the exact loss of the whole sequence.
+    """
+    kind = get_loss_kind(loss)
+    x, tgt = _prepare(net, inputs, targets, kind)
+    n_t, batch = x.shape[0], x.shape[1]
+    k = n_t if k is None else min(_window_count("k", k), n_t)
+    w = net.weights
+    alpha, kappa, theta = net.params
+    w_rec, w_out = w.get("w_rec"), w["w_out"]
+    n_rec, n_out = net.n_rec, net.n_out
+    surrogate, slope = net.surrogate, net.surrogate_slope
+    grads = {key: np.zeros_like(val) for key, val in w.items()}
+    total = 0.0
+    ce_err: Array | None = None
+    if kind is LossKind.CROSS_ENTROPY and k < n_t:
+        logits = _forward_logits(net, x, k)
+        total = cross_entropy_loss(logits, tgt)
+        ce_err = cross_entropy_error(logits, tgt)
+    state = net.initial_state(batch)
+    for s in range(0, n_t, k):
+        e = min(s + k, n_t)
+        z_prev = state.z
+        rec, state = _run(net, x, state, s, e)
+        if kind is LossKind.MSE:
+            err = (rec.y - tgt[s:e]) / batch
+            total += mse_loss(rec.y, tgt[s:e], batch)
+        else:
+            if ce_err is None:  # a single window: the whole sequence is here
+                logits = _sequential_sum(rec.y, np.zeros((batch, n_out)))
+                total = cross_entropy_loss(logits, tgt)
+                ce_err = cross_entropy_error(logits, tgt)
+            err = np.broadcast_to(ce_err, rec.y.shape)
+        n = e - s
+        # readout adjoint: ybar_t = e_t + kappa * ybar_{t+1}, zero after the window
+        ybar = np.empty_like(rec.y)
+        acc = np.zeros((batch, n_out))
+        for t in range(n - 1, -1, -1):
+            acc = err[t] + kappa * acc
+            ybar[t] = acc
+        grads["w_out"] += ybar.reshape(-1, n_out).T @ rec.z.reshape(-1, n_rec)
+        drive = ybar @ w_out  # W_out^T ybar_t for all t at once, (n, batch, n_rec)
+        vbar = drive  # overwritten in place, step by step, with vbar_t
+        g = np.zeros((batch, n_rec))
+        for t in range(n - 1, -1, -1):
+            zbar = drive[t] if w_rec is None else drive[t] + g @ w_rec
+            # psi_t step by step: small arrays stay in cache (5x faster than one window-sized call)
+            g = surrogate(rec.v[t] - theta, slope) * zbar + alpha * g
+            vbar[t] = g
+        flat = vbar.reshape(-1, n_rec)
+        grads["w_in"] += flat.T @ x[s:e].reshape(-1, net.n_in)
+        if w_rec is not None:
+            grads["w_rec"] += vbar[0].T @ z_prev
+            if n > 1:
+                grads["w_rec"] += vbar[1:].reshape(-1, n_rec).T @ rec.z[:-1].reshape(-1, n_rec)
+    return total, grads
+
+
+def eprop_gradients(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+                    feedback: Array | None = None, chunk: int = 50,
+                    loss: str | LossKind = LossKind.MSE) -> tuple[float, dict[str, Array]]:
+    """Loss and e-prop gradient (Bellec et al. 2020); ``feedback`` is ``B`` (n_rec, n_out), ``None`` for
+    the symmetric ``W_out^T``; traces are updated in blocks of ``chunk`` steps (exact reordering, see the
+    module docstring)."""
+    kind = get_loss_kind(loss)
+    x, tgt = _prepare(net, inputs, targets, kind)
+    chunk = _window_count("chunk", chunk)
+    n_t, batch = x.shape[0], x.shape[1]
+    w = net.weights
+    alpha, kappa, theta = net.params
+    n_in, n_rec, n_out = net.n_in, net.n_rec, net.n_out
+    recurrent = "w_rec" in w
+    n_pre = n_in + (n_rec if recurrent else 0)
+    surrogate, slope = net.surrogate, net.surrogate_slope
+    fb = w["w_out"].T if feedback is None else feedback
+    if fb.shape != (n_rec, n_out):
+        raise ValueError(f"feedback must have shape (n_rec, n_out) = {(n_rec, n_out)}, not {fb.shape}")
+    ebar = np.zeros((batch, n_rec, n_pre))  # kappa-filtered eligibility traces, one per sample and synapse
+    eps = np.zeros((batch, n_pre))  # alpha-filtered presynaptic traces epsilon_t
+    zbar_state = np.zeros((batch, n_rec))  # kappa-filtered spikes
+    g_pre = np.zeros((n_rec, n_pre))
+    g_out = np.zeros((n_out, n_rec))
+    total = 0.0
+    ce = kind is LossKind.CROSS_ENTROPY
+    if ce:
+        ebar_sum = np.zeros((batch, n_rec, n_pre))
+        zbar_sum = np.zeros((batch, n_rec))
+        ysum = np.zeros((batch, n_out))
+    state = net.initial_state(batch)
+    for s in range(0, n_t, chunk):
+        e = min(s + chunk, n_t)
+        n = e - s
+        z_prev = state.z
+        rec, state = _run(net, x, state, s, e)
+        # presynaptic traces epsilon_t = alpha * epsilon_{t-1} + [x_t, z_{t-1}]
+        pre = np.empty((n, batch, n_pre))
+        pre[:, :, :n_in] = x[s:e]
+        if recurrent:
+            pre[0, :, n_in:] = z_prev
+            pre[1:, :, n_in:] = rec.z[:-1]
+        for t in range(n):
+            eps = alpha * eps + pre[t]
+            pre[t] = eps
+        zb = np.empty_like(rec.z)
+        psi = np.empty_like(rec.v)
+        for t in range(n):
+            zbar_state = kappa * zbar_state + rec.z[t]
+            zb[t] = zbar_state
+            psi[t] = surrogate(rec.v[t] - theta, slope)  # per step: cache-friendly
+        powers = kappa ** np.arange(1, n + 1)  # kappa^(tau+1)
+        if not ce:
+            err = (rec.y - tgt[s:e]) / batch
+            total += mse_loss(rec.y, tgt[s:e], batch)
+            g_out += err.reshape(-1, n_out).T @ zb.reshape(-1, n_rec)
+            sig = err @ fb.T  # learning signals L_t, (n, batch, n_rec)
+            carry = np.tensordot(powers, sig, axes=1)  # sum_tau kappa^(tau+1) L_tau, (batch, n_rec)
+            g_pre += np.einsum("bj,bjp->jp", carry, ebar)
+            acc = np.zeros((batch, n_rec))
+            for t in range(n - 1, -1, -1):  # in-block backward filter Ltilde
+                acc = sig[t] + kappa * acc
+                sig[t] = acc
+            g_pre += (sig * psi).reshape(-1, n_rec).T @ pre.reshape(-1, n_pre)
+        else:
+            ysum = _sequential_sum(rec.y, ysum)
+            zbar_sum += zb.sum(axis=0)
+            # sum_tau ebar_tau = (sum_tau kappa^(tau+1)) ebar_{s-1} + sum_tau' c_tau' e_tau',
+            # c_tau' = sum_{tau >= tau'} kappa^(tau - tau')
+            c = np.cumsum(kappa ** np.arange(n))[::-1]
+            ebar_sum += powers.sum() * ebar
+            ebar_sum += np.matmul((psi * c[:, None, None]).transpose(1, 2, 0), pre.transpose(1, 0, 2))
+        # ebar_{e-1} = kappa^n ebar_{s-1} + sum_tau' kappa^(n-1-tau') e_tau'
+        ebar *= kappa**n
+        ebar += np.matmul((psi * (powers[::-1] / kappa)[:, None, None]).transpose(1, 2, 0),
+                          pre.transpose(1, 0, 2))
+    if ce:
+        total = cross_entropy_loss(ysum, tgt)
+        err_ce = cross_entropy_error(ysum, tgt)
+        g_pre = np.einsum("bj,bjp->jp", err_ce @ fb.T, ebar_sum)
+        g_out = err_ce.T @ zbar_sum
+    grads = {"w_in": np.ascontiguousarray(g_pre[:, :n_in])}
+    if recurrent:
+        grads["w_rec"] = np.ascontiguousarray(g_pre[:, n_in:])
+    grads["w_out"] = g_out
+    return total, grads
+
+
+class GradientLearner:
+    """Common interface: subclasses implement :meth:`loss_and_gradients`.
+
+    ``optimizer`` (default :class:`~plasticore.refmodel.optimizers.Adam` with ``lr = 1e-3``) applies the
+    gradient to ``net.weights`` in place. ``scheduler``: any object with ``step() -> float``; before each
+    update its value becomes ``optimizer.lr``. ``callbacks``: objects with (any of) ``on_train_begin(logs)``,
+    ``on_step_end(step, logs)``, ``on_train_end(logs)``; ``on_step_end`` gets ``{"loss", "lr"}``.
+    """
+
+    def __init__(self, net: LIFNetwork, *, loss: str | LossKind = LossKind.MSE,
+                 optimizer: Optimizer | None = None, scheduler: Scheduler | None = None,
+                 callbacks: Sequence[Any] = ()) -> None:
+        if not isinstance(net, LIFNetwork):
+            raise TypeError(f"net must be a LIFNetwork, not {type(net).__name__}")
+        self.net = net
+        self.loss_kind = get_loss_kind(loss)
+        self.optimizer = Adam() if optimizer is None else optimizer
+        if not hasattr(self.optimizer, "apply"):
+            raise TypeError(f"optimizer must have an apply(weights, grads) method, not {self.optimizer!r}")
+        if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+            raise TypeError(f"scheduler must have a step() -> float method, not {scheduler!r}")
+        self.scheduler = scheduler
+        self.callbacks = list(callbacks)
+        self.step_count = 0
+
+    def loss_and_gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+                           ) -> tuple[float, dict[str, Array]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike) -> dict[str, Array]:
+        """The gradient dict (same keys and shapes as ``net.weights``); weights are not changed."""
+        return self.loss_and_gradients(inputs, targets)[1]
+
+    def loss(self, inputs: npt.ArrayLike, targets: npt.ArrayLike) -> float:
+        """The loss of the current weights (a forward pass only)."""
+        kind = self.loss_kind
+        x, tgt = _prepare(self.net, inputs, targets, kind)
+        rec, _ = self.net.forward(x)
+        if kind is LossKind.MSE:
+            return mse_loss(rec.y, tgt, x.shape[1])
+        return cross_entropy_loss(rec.y.sum(axis=0), tgt)
+
+    def train_step(self, inputs: npt.ArrayLike, targets: npt.ArrayLike) -> float:
+        """One update; returns the loss before it. Order: gradient, ``lr = scheduler.step()``, optimizer,
+        then ``on_step_end(step, {"loss", "lr"})`` for each callback."""
+        value, grads = self.loss_and_gradients(inputs, targets)
+        if self.scheduler is not None:
+            self.optimizer.lr = float(self.scheduler.step())
+        self.optimizer.apply(self.net.weights, grads)
+        step = self.step_count
+        self.step_count += 1
+        logs = {"loss": value, "lr": float(self.optimizer.lr)}
+        for cb in self.callbacks:
+            hook = getattr(cb, "on_step_end", None)
+            if hook is not None:
+                hook(step, logs)
+        return value
+
+    def fit(self, batches: Iterable[tuple[npt.ArrayLike, npt.ArrayLike]]) -> list[float]:
+        """:meth:`train_step` on each ``(inputs, targets)``, between the callbacks' ``on_train_begin`` and
+        ``on_train_end``; returns the losses."""
+        for cb in self.callbacks:
+            if hasattr(cb, "on_train_begin"):
+                cb.on_train_begin(None)
+        losses = [self.train_step(x, y) for x, y in batches]
+        for cb in self.callbacks:
+            if hasattr(cb, "on_train_end"):
+                cb.on_train_end({"loss": losses[-1]} if losses else None)
+        return losses
+
+
+class BPTTLearner(GradientLearner):
+    """Backpropagation through time over the whole sequence (memory O(T))."""
+
+    def loss_and_gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+                           ) -> tuple[float, dict[str, Array]]:
+        return tbptt_gradients(self.net, inputs, targets, None, self.loss_kind)
+
+
+class TBPTTLearner(GradientLearner):
+    """Truncated BPTT with windows of ``k`` steps (memory O(k)); ``k >= T`` is BPTT."""
+
+    def __init__(self, net: LIFNetwork, *, k: int = 50, **kwargs: Any) -> None:
+        super().__init__(net, **kwargs)
+        self.k = _window_count("k", k)
+
+    def loss_and_gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+                           ) -> tuple[float, dict[str, Array]]:
+        return tbptt_gradients(self.net, inputs, targets, self.k, self.loss_kind)
+
+
+class EligibilityTrace(GradientLearner):
+    """e-prop (Bellec et al. 2020) with symmetric (``W_out^T``) or fixed random feedback.
+
+    ``feedback="random"`` draws ``B`` (n_rec, n_out) once from ``N(0, 1/n_rec)`` with
+    ``numpy.random.default_rng(seed)`` ("random e-prop"). ``chunk`` sets how many steps the traces are
+    advanced at once (memory O(chunk); the result does not depend on it beyond rounding).
+    """
+
+    def __init__(self, net: LIFNetwork, *, feedback: str | Feedback = Feedback.SYMMETRIC, chunk: int = 50,
+                 seed: int = 0, **kwargs: Any) -> None:
+        super().__init__(net, **kwargs)
+        choices = [f.value for f in Feedback]
+        key = feedback.value if isinstance(feedback, Feedback) else feedback
+        if key not in choices:
+            raise ValueError(f"feedback must be one of {choices}, not {feedback!r}")
+        self.feedback = Feedback(key)
+        self.chunk = _window_count("chunk", chunk)
+        self.feedback_matrix: Array | None = None
+        if self.feedback is Feedback.RANDOM:
+            rng = np.random.default_rng(seed)
+            self.feedback_matrix = rng.standard_normal((net.n_rec, net.n_out)) / math.sqrt(net.n_rec)
+
+    def loss_and_gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+                           ) -> tuple[float, dict[str, Array]]:
+        return eprop_gradients(self.net, inputs, targets, self.feedback_matrix, self.chunk, self.loss_kind)
+
+
+EPropLearner = EligibilityTrace
