@@ -32,6 +32,12 @@ if [ -n "$need" ]; then
   fi
 fi
 
+# pip, without the machine's notes about absent local index folders (noise, not errors).
+pip_q() {
+  "$VENV/bin/python" -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+  return "${PIPESTATUS[0]}"
+}
+
 # Python: re-run pip only when pyproject.toml or this script changed.
 digest="$(cat "$ROOT/pyproject.toml" "$0" | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$VENV/bin/python" ]; then
@@ -40,8 +46,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$digest" ]; then
   echo "[setup] pip install -e .[dev,hw,synth,plot]"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,hw,synth,plot]"
+  pip_q install -q --upgrade pip >/dev/null
+  pip_q install -q -e "$ROOT[dev,hw,synth,plot]"
   # Optional independent autodiff oracle for gradient tests (CPU wheel on this machine's disk).
   "$VENV/bin/python" -m pip install -q "torch==2.13.0" >/dev/null 2>&1 \
     || echo "[setup] note: torch not installed; autodiff cross-checks will be skipped" >&2
