@@ -21,8 +21,10 @@ hdl: setup
 bench: setup
 	$(PY) tools/online_o1_throughput_benchmark.py --output reports/online_o1_throughput.json
 	$(PY) tools/online_o1_adaptation_benchmark.py --output reports/online_o1_adaptation_benchmark.json
+	$(PY) tools/training_speed_benchmark.py --output reports/training_speed.json
 
 reports: setup
+	$(PY) tools/plasticity_report.py --out reports
 
 lint: setup
 	$(PY) -m ruff check .

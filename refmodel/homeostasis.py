@@ -1,0 +1,151 @@
+"""Homeostatic synaptic scaling (Turrigiano 2008).
+
+Each neuron ``j`` estimates its firing rate from its own spikes with an exponential window and scales all
+its incoming *excitatory* weights by one common factor that pulls the rate toward a target (Turrigiano 2008,
+*The self-tuning neuron: synaptic scaling of excitatory synapses*, Cell 135:422; the multiplicative rule of
+van Rossum, Bi & Turrigiano 2000, J. Neurosci. 20:8812). With ``d_r = exp(-dt/tau_rate)``:
+
+.. math::
+
+    \\hat r_j &\\leftarrow d_r\\, \\hat r_j + (1 - d_r)\\, \\frac{1000\\, z_j}{dt}
+        \\qquad (\\text{Hz; } dt \\text{ in ms})                                          \\\\
+    \\Delta w_{ji} &= w_{ji}\\Big(\\exp\\Big[\\frac{dt}{\\tau_{scale}}
+        \\Big(1 - \\frac{\\hat r_j}{r_{target}}\\Big)\\Big] - 1\\Big) \\quad\\text{for excitatory } w_{ji} > 0
+
+i.e. the exact step of ``dw/dt = w (1 - r_hat / r_target) / tau_scale`` with ``r_hat`` held over the step,
+then clipped to ``w_max``. All excitatory weights of a neuron share the factor, so their ratios are
+preserved exactly (until ``w_max``); inhibitory (``<= 0``) weights are untouched; a silent neuron
+(``r_hat -> 0``) grows by ``exp(dt/tau_scale)`` per step. ``tau_scale >> tau_rate`` keeps the loop stable.
+Weights are ``(n_post, n_pre)`` like ``w_in`` of :class:`plasticore.refmodel.lif.LIFNetwork`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from .lif import LIFNetwork, lif_step
+from .rstdp import check_count, check_real, check_spikes
+
+__all__ = [
+    "HomeostasisParams",
+    "HomeostasisState",
+    "HomeostaticPlasticity",
+    "ScalingRun",
+    "homeostasis_experiment",
+    "homeostasis_initial_state",
+    "homeostasis_step",
+]
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HomeostasisParams:
+    """``target_rate`` (Hz) > 0; ``tau_rate``, ``tau_scale`` (ms) > 0 with ``tau_scale >= tau_rate``;
+    ``w_max`` > 0 (may be ``inf``); ``dt`` (ms) > 0 with ``dt <= tau_rate``."""
+
+    target_rate: float = 10.0
+    tau_rate: float = 1000.0
+    tau_scale: float = 20_000.0
+    w_max: float = math.inf
+    dt: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target_rate", check_real("target_rate", self.target_rate, 0.0, None, lo_open=True))
+        object.__setattr__(self, "dt", check_real("dt", self.dt, 0.0, None, lo_open=True))
+        object.__setattr__(self, "tau_rate", check_real("tau_rate", self.tau_rate, self.dt, None))
+        object.__setattr__(self, "tau_scale", check_real("tau_scale", self.tau_scale, self.tau_rate, None))
+        object.__setattr__(self, "w_max", check_real("w_max", self.w_max, 0.0, None, lo_open=True, allow_inf=True))
+
+
+class HomeostasisState(NamedTuple):
+    """Rate estimate per neuron (Hz), shape (n_post,)."""
+
+    rate: Array
+
+
+def homeostasis_initial_state(n_post: int, params: HomeostasisParams) -> HomeostasisState:
+    """Start the estimate at the target (no scaling until the neuron's own spikes say otherwise)."""
+    return HomeostasisState(np.full(n_post, params.target_rate))
+
+
+def homeostasis_step(
+    post_spikes: npt.NDArray[np.bool_], weights: Array, state: HomeostasisState, params: HomeostasisParams
+) -> tuple[Array, HomeostasisState]:
+    """One step (module docstring); returns ``(dw, new_state)``, ``dw`` zero for non-excitatory weights."""
+    d = math.exp(-params.dt / params.tau_rate)
+    rate = d * state.rate + (1.0 - d) * (1000.0 / params.dt) * post_spikes
+    gain = np.exp(params.dt / params.tau_scale * (1.0 - rate / params.target_rate))
+    exc = weights > 0
+    new_w = np.where(exc, np.minimum(weights * gain[:, None], params.w_max), weights)
+    return new_w - weights, HomeostasisState(rate)
+
+
+class HomeostaticPlasticity:
+    """Holds :class:`HomeostasisParams` and :class:`HomeostasisState` for ``n_post`` neurons."""
+
+    __slots__ = ("n_post", "params", "state")
+
+    def __init__(self, n_post: int, params: HomeostasisParams | None = None) -> None:
+        self.n_post = check_count("n_post", n_post)
+        self.params = params if params is not None else HomeostasisParams()
+        if not isinstance(self.params, HomeostasisParams):
+            raise TypeError(f"params must be a HomeostasisParams, not {type(self.params).__name__}")
+        self.state = homeostasis_initial_state(self.n_post, self.params)
+
+    def reset(self) -> None:
+        self.state = homeostasis_initial_state(self.n_post, self.params)
+
+    def step(self, post_spikes: npt.ArrayLike, weights: Array) -> Array:
+        """Advance one step with this step's spikes of the ``n_post`` neurons; returns ``dw``."""
+        z = check_spikes("post_spikes", post_spikes, (self.n_post,))
+        w = np.asarray(weights, dtype=np.float64)
+        if w.ndim != 2 or w.shape[0] != self.n_post:
+            raise ValueError(f"weights must have shape ({self.n_post}, n_pre), not {w.shape}")
+        dw, self.state = homeostasis_step(z, w, self.state, self.params)
+        return dw
+
+
+class ScalingRun(NamedTuple):
+    w0: Array  # initial w_in (n_rec, n_in)
+    w: Array  # final w_in
+    spikes: Array  # (T, n_rec) real spikes of the LIF neurons
+    target_rate: float
+
+
+def homeostasis_experiment(
+    seconds: float, *, seed: int = 0, target_rate: float = 20.0, tau_scale: float = 10_000.0
+) -> ScalingRun:
+    """Synaptic scaling in the shared LIF network from a perturbed start.
+
+    20 feed-forward LIF neurons (``tau_mem`` 20 ms) receive 100 Poisson inputs at 10 Hz; inputs 0..9 are
+    inhibitory (``w = -0.05``, never scaled), the excitatory weights ``U(0.03, 0.09)`` are multiplied per
+    neuron by factors from 0.2 to 3 (geometric), so neurons start between silent and about twice the
+    target. :func:`homeostasis_step` (``tau_rate`` 1 s) runs every step on the neurons' real spikes.
+    """
+    dur = check_real("seconds", seconds, 0.0, None, lo_open=True)
+    rng = np.random.default_rng(seed)
+    n_in, n_rec = 100, 20
+    net = LIFNetwork(n_in, n_rec, 1, recurrent=False, tau_mem=20.0, seed=seed)
+    w = rng.uniform(0.5, 1.5, (n_rec, n_in)) * 0.06
+    w[:, :10] = -0.05
+    w[:, 10:] *= np.geomspace(0.2, 3.0, n_rec)[:, None]
+    w0 = w.copy()
+    weights = {"w_in": w, "w_out": np.zeros((1, n_rec))}
+    params = HomeostasisParams(target_rate=target_rate, tau_rate=1000.0, tau_scale=tau_scale)
+    state = homeostasis_initial_state(n_rec, params)
+    n_t = round(dur * 1000.0)
+    x = rng.random((n_t, n_in)) < 10.0 / 1000.0
+    z = np.zeros((n_t, n_rec))
+    st, p = net.initial_state(1), net.params
+    for t in range(n_t):
+        st = lif_step(x[t][None], st, weights, p)
+        z[t] = st.z[0]
+        dw, state = homeostasis_step(st.z[0] > 0, w, state, params)
+        w += dw
+    return ScalingRun(w0, w.copy(), z, params.target_rate)

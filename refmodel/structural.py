@@ -1,0 +1,336 @@
+"""Structural plasticity: sparse connectivity with a fixed synapse budget, pruning and growth.
+
+Every post neuron ``j`` owns exactly ``budget = K`` synapses, stored as an index array
+``indices[j, k]`` (which presynaptic neuron) with ``weights[j, k]`` and a usage trace ``usage[j, k]``.
+Rows never repeat a presynaptic index, so the network always has exactly ``n_post * K`` distinct synapses
+(the budget invariant). The usage trace is the presynaptic rate seen by the synapse (Hz),
+``u <- d_u u + (1 - d_u) 1000 s^pre / dt`` with ``d_u = exp(-dt/tau_usage)``.
+
+:func:`rewire` (called every few hundred ms) prunes synapses that are *weak* (``w < w_prune``) or *unused*
+(``u < usage_min``), at most ``max_rewire`` per neuron, weakest first, and regrows the same number in the
+same slots from presynaptic neurons that the row is not connected to (before or after pruning), chosen
+without replacement by :class:`GrowthMode`:
+
+* ``RANDOM``: uniformly (random proposals; a proposal survives only if the weight rule strengthens it,
+  as in Deep R, Bellec et al. 2018, *Deep rewiring: training very sparse deep networks*, ICLR);
+* ``ACTIVITY``: with probability proportional to ``pre_activity + 1e-9`` (activity-guided growth).
+
+New synapses start at ``w_new`` with usage ``usage_min`` (a grace value: they are not pruned as unused
+before their own spikes are counted). Removing and regrowing synapses is the mechanism reviewed by
+Butz, Woergoetter & van Ooyen (2009), *Activity-dependent structural plasticity*, Brain Res. Rev. 60:287.
+All randomness comes from the ``numpy.random.Generator`` passed in.
+
+:func:`rewiring_task` is the validation experiment: a 4-class task whose initial wiring is wrong
+(each output listens to another class's inputs) is solved only if the connectivity changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from enum import Enum
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from .lif import LIFNetwork, LIFState, lif_step
+from .rstdp import check_count, check_enum, check_real, check_spikes
+
+__all__ = [
+    "GrowthMode",
+    "RewiringResult",
+    "SparseConnectivity",
+    "StructuralParams",
+    "StructuralPlasticity",
+    "check_connectivity",
+    "dense_weights",
+    "random_connectivity",
+    "rewire",
+    "rewiring_task",
+    "sparse_current",
+    "usage_step",
+]
+
+Array = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+class GrowthMode(Enum):
+    RANDOM = "random"
+    ACTIVITY = "activity"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StructuralParams:
+    """``n_pre`` >= 2; ``budget`` in 1..n_pre - 1 (room to rewire); ``w_prune`` >= 0; ``usage_min`` >= 0
+    (Hz, 0 disables unused-pruning); ``tau_usage`` (ms) > 0; ``w_new`` > w_prune; ``max_rewire`` in
+    1..budget; ``dt`` (ms) > 0."""
+
+    n_pre: int
+    budget: int
+    w_prune: float = 0.05
+    usage_min: float = 0.0
+    tau_usage: float = 1000.0
+    w_new: float = 0.1
+    max_rewire: int | None = None
+    growth: GrowthMode = GrowthMode.RANDOM
+    dt: float = 1.0
+
+    def __post_init__(self) -> None:
+        def put(name: str, v: object) -> None:
+            object.__setattr__(self, name, v)
+
+        put("n_pre", check_count("n_pre", self.n_pre, 2))
+        put("budget", check_count("budget", self.budget, 1, self.n_pre - 1))
+        put("w_prune", check_real("w_prune", self.w_prune, 0.0, None))
+        put("usage_min", check_real("usage_min", self.usage_min, 0.0, None))
+        put("tau_usage", check_real("tau_usage", self.tau_usage, 0.0, None, lo_open=True))
+        put("w_new", check_real("w_new", self.w_new, self.w_prune, None, lo_open=True))
+        put("max_rewire", self.budget if self.max_rewire is None else check_count("max_rewire", self.max_rewire, 1,
+                                                                                  self.budget))
+        put("growth", check_enum("growth", GrowthMode, self.growth))
+        put("dt", check_real("dt", self.dt, 0.0, None, lo_open=True))
+
+
+class SparseConnectivity(NamedTuple):
+    """``indices`` (n_post, K) int64, ``weights`` and ``usage`` (n_post, K) float64."""
+
+    indices: IntArray
+    weights: Array
+    usage: Array
+
+
+def random_connectivity(
+    n_post: int, params: StructuralParams, rng: np.random.Generator, w_init: float
+) -> SparseConnectivity:
+    """K distinct random presynaptic partners per post neuron, all at ``w_init``, usage ``usage_min``."""
+    n = check_count("n_post", n_post)
+    idx = np.stack([rng.choice(params.n_pre, params.budget, replace=False) for _ in range(n)]).astype(np.int64)
+    return SparseConnectivity(idx, np.full(idx.shape, float(w_init)), np.full(idx.shape, params.usage_min))
+
+
+def check_connectivity(conn: SparseConnectivity, params: StructuralParams) -> None:
+    """Raise if ``conn`` breaks the budget invariant (shape, range, distinct partners per row)."""
+    idx = conn.indices
+    if idx.ndim != 2 or idx.shape[1] != params.budget:
+        raise ValueError(f"indices must have shape (n_post, {params.budget}), not {idx.shape}")
+    if conn.weights.shape != idx.shape or conn.usage.shape != idx.shape:
+        raise ValueError(f"weights and usage must have shape {idx.shape}")
+    if idx.size and (idx.min() < 0 or idx.max() >= params.n_pre):
+        raise ValueError(f"indices must be in 0..{params.n_pre - 1}")
+    srt = np.sort(idx, axis=1)
+    if np.any(srt[:, 1:] == srt[:, :-1]):
+        raise ValueError("indices must be distinct within each row (one synapse per pre/post pair)")
+
+
+def sparse_current(pre_spikes: npt.NDArray[np.bool_], conn: SparseConnectivity) -> Array:
+    """``I_j = sum_k w[j, k] s^pre[indices[j, k]]``, shape (n_post,)."""
+    return np.sum(conn.weights * pre_spikes[conn.indices], axis=1)
+
+
+def dense_weights(conn: SparseConnectivity, n_pre: int) -> Array:
+    """The (n_post, n_pre) matrix with zeros where there is no synapse (``w_in`` layout of the LIF net)."""
+    w = np.zeros((conn.indices.shape[0], n_pre))
+    np.put_along_axis(w, conn.indices, conn.weights, axis=1)
+    return w
+
+
+def usage_step(pre_spikes: npt.NDArray[np.bool_], conn: SparseConnectivity, params: StructuralParams) -> Array:
+    """New usage traces (Hz) after one step."""
+    d = math.exp(-params.dt / params.tau_usage)
+    return d * conn.usage + (1.0 - d) * (1000.0 / params.dt) * pre_spikes[conn.indices]
+
+
+def rewire(
+    conn: SparseConnectivity,
+    params: StructuralParams,
+    rng: np.random.Generator,
+    pre_activity: npt.ArrayLike | None = None,
+) -> tuple[SparseConnectivity, int]:
+    """Prune weak/unused synapses and regrow as many (module docstring); returns ``(new_conn, n_rewired)``.
+
+    ``pre_activity`` (n_pre,) >= 0 is required for ``GrowthMode.ACTIVITY``.
+    """
+    idx, w, u = conn.indices.copy(), conn.weights.copy(), conn.usage.copy()
+    act: Array | None = None
+    if params.growth is GrowthMode.ACTIVITY:
+        if pre_activity is None:
+            raise ValueError("pre_activity is required for growth='activity'")
+        act = np.asarray(pre_activity, dtype=np.float64)
+        if act.shape != (params.n_pre,) or np.any(act < 0) or not np.all(np.isfinite(act)):
+            raise ValueError(f"pre_activity must be finite, >= 0 and of shape ({params.n_pre},)")
+    prune = (w < params.w_prune) | (u < params.usage_min)
+    n_rewired = 0
+    for j in np.flatnonzero(prune.any(axis=1)):
+        slots = np.flatnonzero(prune[j])
+        if slots.size > params.max_rewire:
+            slots = slots[np.argsort(w[j, slots], kind="stable")[: params.max_rewire]]
+        free = np.ones(params.n_pre, dtype=bool)
+        free[idx[j]] = False  # neither a current nor a just-pruned partner
+        cand = np.flatnonzero(free)
+        n_new = min(slots.size, cand.size)
+        if n_new == 0:
+            continue
+        if act is None:
+            chosen = rng.choice(cand, n_new, replace=False)
+        else:
+            p = act[cand] + 1e-9
+            chosen = rng.choice(cand, n_new, replace=False, p=p / p.sum())
+        slots = slots[:n_new]
+        idx[j, slots] = chosen
+        w[j, slots] = params.w_new
+        u[j, slots] = params.usage_min
+        n_rewired += n_new
+    return SparseConnectivity(idx, w, u), n_rewired
+
+
+class StructuralPlasticity:
+    """Holds :class:`StructuralParams`, the connectivity and the seeded generator.
+
+    :meth:`step` advances the usage traces and returns the synaptic current; :meth:`rewire` prunes and
+    regrows; ``weights`` are changed by the caller's weight rule via :meth:`apply`.
+    """
+
+    __slots__ = ("conn", "n_post", "params", "rng")
+
+    def __init__(
+        self,
+        n_post: int,
+        params: StructuralParams,
+        *,
+        seed: int = 0,
+        w_init: float = 0.1,
+        indices: npt.ArrayLike | None = None,
+    ) -> None:
+        if not isinstance(params, StructuralParams):
+            raise TypeError(f"params must be a StructuralParams, not {type(params).__name__}")
+        self.params = params
+        self.n_post = check_count("n_post", n_post)
+        self.rng = np.random.default_rng(seed)
+        w0 = check_real("w_init", w_init, 0.0, None)
+        if indices is None:
+            self.conn = random_connectivity(self.n_post, params, self.rng, w0)
+        else:
+            idx = np.asarray(indices, dtype=np.int64)
+            self.conn = SparseConnectivity(idx.copy(), np.full(idx.shape, w0), np.full(idx.shape, params.usage_min))
+        if self.conn.indices.shape[0] != self.n_post:
+            raise ValueError(f"indices must have {self.n_post} rows, not {self.conn.indices.shape[0]}")
+        check_connectivity(self.conn, params)
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.conn.indices.size)
+
+    def step(self, pre_spikes: npt.ArrayLike) -> Array:
+        """Synaptic current of this step's presynaptic spikes; updates the usage traces."""
+        s = check_spikes("pre_spikes", pre_spikes, (self.params.n_pre,))
+        current = sparse_current(s, self.conn)
+        self.conn = self.conn._replace(usage=usage_step(s, self.conn, self.params))
+        return current
+
+    def apply(self, dw: Array, w_min: float = 0.0, w_max: float = math.inf) -> None:
+        """``weights <- clip(weights + dw, w_min, w_max)`` for ``dw`` of shape (n_post, K)."""
+        if dw.shape != self.conn.weights.shape:
+            raise ValueError(f"dw must have shape {self.conn.weights.shape}, not {dw.shape}")
+        self.conn = self.conn._replace(weights=np.clip(self.conn.weights + dw, w_min, w_max))
+
+    def rewire(self, pre_activity: npt.ArrayLike | None = None) -> int:
+        self.conn, n = rewire(self.conn, self.params, self.rng, pre_activity)
+        return n
+
+    def dense(self) -> Array:
+        return dense_weights(self.conn, self.params.n_pre)
+
+
+# ---- validation task --------------------------------------------------------------------------------------
+
+
+class RewiringResult(NamedTuple):
+    epochs: IntArray  # epochs at which accuracy was measured (0 = before training)
+    accuracy: Array  # test accuracy at those epochs
+    correct_fraction: Array  # fraction of synapses whose pre neuron belongs to the post neuron's class
+    n_rewired: int  # synapses replaced in total
+    index_history: IntArray  # (n_evals, n_post, K) connectivity at each evaluation
+
+
+def rewiring_task(
+    *,
+    epochs: int = 30,
+    seed: int = 0,
+    rewiring: bool = True,
+    growth: GrowthMode = GrowthMode.RANDOM,
+    n_classes: int = 4,
+    group: int = 10,
+    eval_every: int = 5,
+) -> RewiringResult:
+    """A ``n_classes``-way pattern task on ``n_classes`` LIF outputs whose initial wiring is wrong.
+
+    Inputs come in ``n_classes`` groups of ``group`` neurons; class ``c`` makes group ``c`` fire at 60 Hz and
+    the rest at 2 Hz (Poisson, 100 ms per presentation). Output ``j`` should fire for class ``j``, but it
+    starts connected to all of group ``(j + 1) mod n_classes`` (budget ``K = group``). Training: a teacher
+    current excites output ``c`` and inhibits the others during class ``c``; weights follow a presynaptically
+    gated Hebbian rule ``dw = s^pre (eta_+ y_j - eta_-)`` (``y_j`` a 20 ms post trace; weights in [0, 1]);
+    every presentation ends with :func:`rewire`. Test: each class 5 times, no teacher, no plasticity; the
+    prediction is the output with most spikes (ties and silence count as wrong).
+    """
+    n_cls = check_count("n_classes", n_classes, 2)
+    grp = check_count("group", group, 1)
+    n_ep = check_count("epochs", epochs, 0)
+    every = check_count("eval_every", eval_every, 1)
+    n_pre = n_cls * grp
+    rng = np.random.default_rng(seed)
+    params = StructuralParams(n_pre=n_pre, budget=grp, w_prune=0.05, w_new=0.1, growth=growth)
+    wrong = np.array([np.arange(grp) + ((j + 1) % n_cls) * grp for j in range(n_cls)], dtype=np.int64)
+    sp = StructuralPlasticity(n_cls, params, seed=seed + 1, w_init=0.3, indices=wrong)
+    net = LIFNetwork(n_pre, n_cls, 1, recurrent=False, tau_mem=10.0, seed=seed)
+    lp = net.params
+    dummy_w = {"w_in": np.zeros((n_cls, n_pre)), "w_out": np.zeros((1, n_cls))}
+    eta_p, eta_m, d_y = 0.02, 0.01, math.exp(-1.0 / 20.0)
+    t_pres = 100
+    rates_hi, rates_lo = 60.0 / 1000.0, 2.0 / 1000.0
+    cls_of_pre = np.arange(n_pre) // grp
+
+    def present(c: int, steps: int, train: bool) -> npt.NDArray[np.float64]:
+        p_fire = np.where(cls_of_pre == c, rates_hi, rates_lo)
+        x = rng.random((steps, n_pre)) < p_fire
+        st: LIFState = net.initial_state(1)
+        y = np.zeros(n_cls)
+        counts = np.zeros(n_cls)
+        teacher = np.where(np.arange(n_cls) == c, 0.15, -0.3) if train else np.zeros(n_cls)
+        for t in range(steps):
+            current = sp.step(x[t]) + teacher
+            st = lif_step(x[t][None], st, dummy_w, lp, input_current=current[None, :])
+            z = st.z[0]
+            counts += z
+            if train:
+                y = d_y * y + z
+                pre_here = x[t][sp.conn.indices]
+                sp.apply(pre_here * (eta_p * np.minimum(y, 1.0)[:, None] - eta_m), 0.0, 1.0)
+        return counts
+
+    def evaluate() -> float:
+        hits = 0
+        for _ in range(5):
+            for c in range(n_cls):
+                counts = present(c, 200, False)
+                top = np.flatnonzero(counts == counts.max())
+                hits += int(counts.max() > 0 and top.size == 1 and top[0] == c)
+        return hits / (5 * n_cls)
+
+    def correct() -> float:
+        return float(np.mean(cls_of_pre[sp.conn.indices] == np.arange(n_cls)[:, None]))
+
+    ep_list, acc, corr, hist = [0], [evaluate()], [correct()], [sp.conn.indices.copy()]
+    total = 0
+    for ep in range(1, n_ep + 1):
+        for c in rng.permutation(n_cls):
+            present(int(c), t_pres, True)
+            if rewiring:
+                total += sp.rewire()
+        if ep % every == 0 or ep == n_ep:
+            ep_list.append(ep)
+            acc.append(evaluate())
+            corr.append(correct())
+            hist.append(sp.conn.indices.copy())
+    return RewiringResult(np.array(ep_list), np.array(acc), np.array(corr), total, np.stack(hist))
