@@ -81,7 +81,7 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
 
 def _check_int(name: str, value: object, lo: int, hi: int) -> int:
     """Return ``value`` if it is an ``int`` (not ``bool``) in ``[lo, hi]``; raise a named error otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int in {lo}..{hi}, not {type(value).__name__} {value!r}")
     if not lo <= int(value) <= hi:
         raise ValueError(f"{name} must be in {lo}..{hi}, not {int(value)}")
@@ -276,7 +276,7 @@ class OnlineO1Synapse:
         self._config = config if config is not None else OnlineO1Config()
         if not isinstance(self._config, OnlineO1Config):
             raise TypeError(f"config must be an OnlineO1Config, not {type(self._config).__name__}")
-        w0 = _check_int_value("initial_weight", initial_weight, 0, self._config.max_weight)
+        w0 = _check_int("initial_weight", initial_weight, 0, self._config.max_weight)
         self._state = OnlineO1Snapshot(w0, 0, 0, 0)
 
     @property
@@ -296,7 +296,7 @@ class OnlineO1Synapse:
 
     def load(self, weight: int) -> OnlineO1Snapshot:
         """Set the weight and clear traces and eligibility (the hardware's ``load_en``)."""
-        self._state = OnlineO1Snapshot(_check_int_value("weight", weight, 0, self._config.max_weight), 0, 0, 0)
+        self._state = OnlineO1Snapshot(_check_int("weight", weight, 0, self._config.max_weight), 0, 0, 0)
         return self._state
 
     def reset(self) -> OnlineO1Snapshot:
@@ -317,14 +317,6 @@ class OnlineO1Synapse:
 
     def __repr__(self) -> str:
         return f"OnlineO1Synapse({self._config!r}, state={self._state!r})"
-
-
-def _check_int_value(name: str, value: object, lo: int, hi: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int in {lo}..{hi}, not {type(value).__name__} {value!r}")
-    if not lo <= int(value) <= hi:
-        raise ValueError(f"{name} must be in {lo}..{hi}, not {int(value)}")
-    return int(value)
 
 
 # ---- vectorized layer ------------------------------------------------------------------------------
@@ -364,8 +356,8 @@ class OnlineO1Layer:
         self._config = config if config is not None else OnlineO1Config()
         if not isinstance(self._config, OnlineO1Config):
             raise TypeError(f"config must be an OnlineO1Config, not {type(self._config).__name__}")
-        self._n_pre = _check_int_value("n_pre", n_pre, 1, 1 << 24)
-        self._n_post = _check_int_value("n_post", n_post, 1, 1 << 24)
+        self._n_pre = _check_int("n_pre", n_pre, 1, 1 << 24)
+        self._n_post = _check_int("n_post", n_post, 1, 1 << 24)
         self._dtype = _layer_dtype(self._config)
         shape = (self._n_pre, self._n_post)
         if initial_weights is None:
@@ -540,9 +532,9 @@ def build_online_o1_memory_proof(
     cfg = config if config is not None else OnlineO1Config()
     if not isinstance(cfg, OnlineO1Config):
         raise TypeError(f"config must be an OnlineO1Config, not {type(cfg).__name__}")
-    n = _check_int_value("n_synapses", n_synapses, 1, 1 << 40)
+    n = _check_int("n_synapses", n_synapses, 1, 1 << 40)
     if sequence_length is not None:
-        _check_int_value("sequence_length", sequence_length, 0, 1 << 62)
+        _check_int("sequence_length", sequence_length, 0, 1 << 62)
     proof: dict[str, Any] = {
         "schema_version": MEMORY_PROOF_SCHEMA,
         "config": cfg.as_dict(),
@@ -557,8 +549,8 @@ def build_online_o1_memory_proof(
     if (n_pre is None) != (n_post is None):
         raise ValueError("n_pre and n_post must be given together")
     if n_pre is not None and n_post is not None:
-        a = _check_int_value("n_pre", n_pre, 1, 1 << 24)
-        b = _check_int_value("n_post", n_post, 1, 1 << 24)
+        a = _check_int("n_pre", n_pre, 1, 1 << 24)
+        b = _check_int("n_post", n_post, 1, 1 << 24)
         if a * b != n:
             raise ValueError(f"n_pre * n_post must equal n_synapses ({n}), not {a} * {b} = {a * b}")
         per_syn = cfg.weight_bits + cfg.trace_bits
