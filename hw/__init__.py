@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from .array_emitter import OnlineO1ArrayEmitter
 from .emitter import LANE_PORTS, OnlineO1LearningEmitter, config_tag
 from .widths import O1Widths
 
-__all__ = ["LANE_PORTS", "O1Widths", "OnlineO1LearningEmitter", "config_tag"]
+__all__ = ["LANE_PORTS", "O1Widths", "OnlineO1ArrayEmitter", "OnlineO1LearningEmitter", "config_tag"]

@@ -1,0 +1,168 @@
+"""cocotb regression of the generated ``o1_array`` against :class:`OnlineO1Layer` (the oracle).
+
+Environment (set by ``tests/test_array_cocotb.py``): ``O1_CONFIG`` JSON of the five OnlineO1Config fields,
+``O1_SHAPE`` JSON ``[n_pre, n_post, lanes]``, ``O1_CYCLES`` the expected cycles per timestep,
+``O1_STEPS`` timesteps, ``O1_SEED``, ``O1_P_SPIKE`` spike
+probability, ``O1_REWARD`` reward mode (``uniform``, ``extreme``: mostly the two limits, ``scalar``: one value
+for every post neuron; ``extreme`` also asserts that weights and eligibility reached both limits unless
+``O1_LIMITS=0``, used by the few-timestep runs of the largest arrays).
+
+The state (random weights, eligibilities and traces) is written through the host port and read back; then
+every timestep loads random pre/post spikes and per-post rewards, raises ``start`` (with a write, which must
+be dropped; then pokes ``start`` and random host writes while busy, which must be ignored), checks
+``busy``/``done`` and the exact cycle count, and reads back and compares every weight, eligibility, pre
+trace and post trace with the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import cocotb
+import numpy as np
+from cocotb.triggers import Timer
+from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer
+
+WRITES = ("wr_syn", "wr_pre_trace", "wr_post_trace", "wr_pre_spike", "wr_post_spike")
+DRIVEN = ("start", "row", "col", "wr_syn", "wr_pre_trace", "wr_post_trace", "wr_pre_spike", "wr_post_spike",
+          "wr_weight", "wr_elig", "wr_trace", "wr_spike", "wr_reward")
+READ_LATENCY = 3
+
+
+def _int(value: Any) -> int:
+    return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)
+
+
+def rewards_for(rng: np.random.Generator, c: OnlineO1Config, n_post: int, mode: str) -> np.ndarray:
+    if mode == "uniform":
+        return rng.integers(c.reward_min, c.reward_max + 1, size=n_post)
+    if mode == "scalar":
+        return np.full(n_post, int(rng.integers(c.reward_min, c.reward_max + 1)))
+    ends = rng.choice([c.reward_min, c.reward_max, 0], size=n_post, p=[0.4, 0.45, 0.15])
+    mixed = rng.integers(c.reward_min, c.reward_max + 1, size=n_post)
+    return np.where(rng.random(n_post) < 0.8, ends, mixed)
+
+
+class Host:
+    """Drives the host port one clock at a time (inputs while the clock is low, outputs read after the edge)."""
+
+    def __init__(self, dut: Any, c: OnlineO1Config) -> None:
+        self.dut, self.c = dut, c
+        self.masks = {"wr_elig": (1 << c.trace_bits) - 1, "wr_reward": (1 << c.reward_bits) - 1}
+        self.current: dict[str, int] = {}
+        self.handles = {name: getattr(dut, name) for name in DRIVEN}
+
+    async def tick(self, **kw: int) -> None:
+        for name in DRIVEN:
+            v = int(kw.get(name, 0)) & self.masks.get(name, -1)
+            if self.current.get(name) != v:
+                self.handles[name].value = v
+                self.current[name] = v
+        await Timer(5, unit="ns")
+        self.dut.clk.value = 1
+        await Timer(5, unit="ns")
+        self.dut.clk.value = 0
+
+    async def read_all(self, n_pre: int, n_post: int) -> dict[str, np.ndarray]:
+        d = self.dut
+        addrs = [(i, j) for i in range(n_pre) for j in range(n_post)]
+        got = {"w": np.zeros((n_pre, n_post), np.int64), "e": np.zeros((n_pre, n_post), np.int64),
+               "pre": np.zeros(n_pre, np.int64), "post": np.zeros(n_post, np.int64)}
+        lag = READ_LATENCY - 1
+        for t in range(len(addrs) + lag):
+            if t < len(addrs):
+                await self.tick(row=addrs[t][0], col=addrs[t][1])
+            else:
+                await self.tick()
+            if t >= lag:
+                i, j = addrs[t - lag]
+                got["w"][i, j] = _int(d.rd_weight.value)
+                got["e"][i, j] = d.rd_elig.value.to_signed()
+                got["pre"][i] = _int(d.rd_pre_trace.value)
+                got["post"][j] = _int(d.rd_post_trace.value)
+        return got
+
+
+@cocotb.test()
+async def array_matches_layer(dut: Any) -> None:
+    c = OnlineO1Config(**json.loads(os.environ["O1_CONFIG"]))
+    n_pre, n_post, lanes = json.loads(os.environ["O1_SHAPE"])
+    steps = int(os.environ.get("O1_STEPS", "100"))
+    rng = np.random.default_rng(int(os.environ.get("O1_SEED", "1")))
+    p_spike = float(os.environ.get("O1_P_SPIKE", "0.5"))
+    mode = os.environ.get("O1_REWARD", "uniform")
+    expected_cycles = int(os.environ["O1_CYCLES"])  # the emitter's cycles_per_timestep
+    assert expected_cycles in (n_pre * -(-n_post // lanes) + 4, n_pre * -(-n_post // lanes) + 6)
+
+    model = OnlineO1Layer(c, n_pre, n_post, rng.integers(0, c.max_weight + 1, size=(n_pre, n_post)))
+    st = model.state_arrays()
+    st["eligibility"][:] = rng.integers(c.eligibility_min, c.eligibility_max + 1, size=(n_pre, n_post))
+    st["pre_trace"][:] = rng.integers(0, c.max_trace + 1, size=n_pre)
+    st["post_trace"][:] = rng.integers(0, c.max_trace + 1, size=n_post)
+    seen = {"w_lo": 0, "w_hi": 0, "e_lo": 0, "e_hi": 0}
+
+    host = Host(dut, c)
+    dut.clk.value = 0
+    dut.rst.value = 1
+    await host.tick()
+    await host.tick()
+    dut.rst.value = 0
+    for i in range(n_pre):
+        for j in range(n_post):
+            await host.tick(row=i, col=j, wr_syn=1, wr_weight=int(st["weight"][i, j]),
+                            wr_elig=int(st["eligibility"][i, j]))
+    for i in range(n_pre):
+        await host.tick(row=i, wr_pre_trace=1, wr_trace=int(st["pre_trace"][i]))
+    for j in range(n_post):
+        await host.tick(col=j, wr_post_trace=1, wr_trace=int(st["post_trace"][j]))
+
+    async def compare(step: int) -> None:
+        got = await host.read_all(n_pre, n_post)
+        for key, want in (("w", model.weights), ("e", model.eligibility), ("pre", model.pre_traces),
+                          ("post", model.post_traces)):
+            if not np.array_equal(got[key], want):
+                bad = np.argwhere(got[key] != want)[:5].tolist()
+                raise AssertionError(f"timestep {step}: {key} differs at {bad}\nhw=\n{got[key]}\nmodel=\n{want}")
+        w, e = model.weights, model.eligibility
+        seen["w_lo"] += int((w == 0).sum())
+        seen["w_hi"] += int((w == c.max_weight).sum())
+        seen["e_lo"] += int((e == c.eligibility_min).sum())
+        seen["e_hi"] += int((e == c.eligibility_max).sum())
+
+    await compare(-1)
+    for step in range(steps):
+        pre = rng.random(n_pre) < p_spike
+        post = rng.random(n_post) < p_spike
+        rew = rewards_for(rng, c, n_post, mode)
+        for i in range(n_pre):
+            await host.tick(row=i, wr_pre_spike=1, wr_spike=int(pre[i]))
+        for j in range(n_post):
+            await host.tick(col=j, wr_post_spike=1, wr_spike=int(post[j]), wr_reward=int(rew[j]))
+            if rng.random() < 0.05:
+                await host.tick(col=j)  # idle clock
+        # a write presented together with start is dropped too
+        await host.tick(start=1, row=0, col=0, wr_syn=1, wr_weight=int(rng.integers(0, c.max_weight + 1)))
+        edges = 1
+        while True:
+            busy, done = _int(dut.busy.value), _int(dut.done.value)
+            assert busy or done, f"timestep {step}: busy fell before done after {edges} edges"
+            if done:
+                assert not busy, f"timestep {step}: busy and done both high"
+                break
+            # a start, and host writes of random data, while busy are ignored
+            poke = {name: int(rng.random() < 0.3) for name in WRITES}
+            await host.tick(start=int(rng.random() < 0.2), row=int(rng.integers(0, n_pre)),
+                            col=int(rng.integers(0, n_post)), wr_weight=int(rng.integers(0, c.max_weight + 1)),
+                            wr_elig=int(rng.integers(c.eligibility_min, c.eligibility_max + 1)),
+                            wr_trace=int(rng.integers(0, c.max_trace + 1)), wr_spike=int(rng.random() < 0.5),
+                            wr_reward=int(rng.integers(c.reward_min, c.reward_max + 1)), **poke)
+            edges += 1
+            assert edges <= 4 * expected_cycles, f"timestep {step}: no done after {edges} edges"
+        assert edges == expected_cycles, f"timestep {step}: {edges} cycles, expected {expected_cycles}"
+        model.step(pre, post, rew)
+        await compare(step)
+    if mode == "extreme" and os.environ.get("O1_LIMITS", "1") != "0":
+        assert min(seen.values()) > 0, f"stimulus did not reach every limit: {seen}"
+    dut._log.info(f"{steps} timesteps of {n_pre}x{n_post}, {lanes} lanes: every state field matched; limits {seen}")

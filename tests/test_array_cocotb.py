@@ -1,0 +1,144 @@
+"""Converted ``o1_array`` (Verilog in Icarus and Verilator, VHDL in GHDL) against ``OnlineO1Layer``.
+
+Every weight, eligibility and trace is compared after every timestep (``tests/cocotb/o1_array_tb.py``).
+Each (simulator, case) builds in its own folder under ``build/cocotb/array/``. Default: a few hundred
+timesteps per case (well under three minutes for all simulators); ``PLASTICORE_LONG=1``: thousands.
+The generated Verilog is also linted with Verilator ``-Wall`` (only ``WIDTHTRUNC`` waived).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("cocotb")
+pytest.importorskip("myhdl")
+
+from hdl_sim import BUILD, SIMULATORS, hdl_for, long_run, run_cocotb
+from plasticore.hw.array_emitter import OnlineO1ArrayEmitter
+from plasticore.hw.emitter import config_tag
+from plasticore.refmodel.online_o1 import OnlineO1Config
+
+
+def _c(w: int, t: int, r: int, sh: int, s: int) -> OnlineO1Config:
+    return OnlineO1Config(weight_bits=w, trace_bits=t, reward_bits=r, learning_shift=sh, trace_decay_shift=s)
+
+
+DEFAULT = _c(16, 12, 8, 4, 4)
+SMALL = _c(8, 6, 4, 3, 2)
+TINY = _c(3, 3, 2, 0, 0)
+
+# (config, n_pre, n_post, lanes, memory, steps default, steps long, p_spike, reward mode)
+CASES: list[tuple[OnlineO1Config, int, int, int, str, int, int, float, str]] = [
+    (DEFAULT, 5, 7, 3, "inferred", 150, 3000, 0.8, "extreme"),
+    (SMALL, 3, 13, 2, "inferred", 150, 3000, 0.4, "uniform"),
+    (TINY, 4, 3, 1, "spram", 200, 4000, 0.6, "extreme"),
+    (DEFAULT, 3, 5, 2, "spram", 150, 3000, 0.5, "scalar"),
+    (DEFAULT, 5, 3, 2, "inferred-pipelined", 150, 3000, 0.8, "extreme"),
+    (SMALL, 3, 7, 3, "spram-pipelined", 150, 3000, 0.5, "uniform"),
+]
+
+
+# Verilator compiles C++ for every case (~30 s each): by default it runs one inferred and one SPRAM case.
+QUICK_VERILATOR = ("w16t12r8l4s4-5x7-P3-inferred-extreme", "w8t6r4l3s2-3x7-P3-spram-pipelined-uniform")
+
+
+def _case_id(case: tuple[OnlineO1Config, int, int, int, str, int, int, float, str]) -> str:
+    c, a, b, p, mem, _, _, _, mode = case
+    return f"{config_tag(c)}-{a}x{b}-P{p}-{mem}-{mode}"
+
+
+@pytest.mark.hw
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_array_matches_layer(sim: str, case: tuple[OnlineO1Config, int, int, int, str, int, int, float, str]) -> None:
+    c, n_pre, n_post, lanes, memory, steps, steps_long, p_spike, mode = case
+    if sim == "verilator" and not long_run() and _case_id(case) not in QUICK_VERILATOR:
+        pytest.skip("Verilator runs this case only with PLASTICORE_LONG=1 (C++ build time)")
+    build = BUILD / "array" / sim / _case_id(case)
+    mem, _, piped = memory.partition("-")
+    em = OnlineO1ArrayEmitter(c, n_pre=n_pre, n_post=n_post, lanes=lanes, memory=mem, pipelined_update=bool(piped))
+    sources = em.write(build / "src", hdl_for(sim), sim_models=True)
+    run_cocotb(
+        sim=sim,
+        sources=[Path(s) for s in sources],
+        toplevel="o1_array",
+        test_module="o1_array_tb",
+        build_dir=build / "sim",
+        extra_env={
+            "O1_CONFIG": json.dumps({k: v for k, v in c.as_dict().items() if k != "rule_family"}),
+            "O1_SHAPE": json.dumps([n_pre, n_post, lanes]),
+            "O1_STEPS": str(steps_long if long_run() else steps),
+            "O1_CYCLES": str(em.cycles_per_timestep),
+            "O1_SEED": str(n_pre * 1000 + n_post * 10 + lanes),
+            "O1_P_SPIKE": str(p_spike),
+            "O1_REWARD": mode,
+        },
+    )
+
+
+# The largest UP5K arrays (SPRAM): 64k synapses at W8/T6 (2 lanes) and 32k at W16/T12 (1 lane). Each timestep
+# is 32,772 clocks plus a 65k/32k-clock read-back of the whole state, so these run only with PLASTICORE_LONG=1.
+SCALE_CASES: list[tuple[OnlineO1Config, int, int, int, str, int, int, float, str]] = [
+    (SMALL, 256, 256, 2, "spram-pipelined", 2, 4, 0.3, "extreme"),
+    (DEFAULT, 128, 256, 1, "spram", 2, 4, 0.3, "uniform"),
+]
+
+
+@pytest.mark.hw
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SCALE_CASES, ids=_case_id)
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_up5k_scale_array_matches_layer(
+    sim: str, case: tuple[OnlineO1Config, int, int, int, str, int, int, float, str]
+) -> None:
+    c, n_pre, n_post, lanes, memory, steps, steps_long, p_spike, mode = case
+    build = BUILD / "array" / sim / _case_id(case)
+    mem, _, piped = memory.partition("-")
+    em = OnlineO1ArrayEmitter(c, n_pre=n_pre, n_post=n_post, lanes=lanes, memory=mem, pipelined_update=bool(piped))
+    assert em.memory == "spram" and em.manifest()["sprams"] == 4
+    sources = em.write(build / "src", hdl_for(sim), sim_models=True)
+    run_cocotb(
+        sim=sim,
+        sources=[Path(s) for s in sources],
+        toplevel="o1_array",
+        test_module="o1_array_tb",
+        build_dir=build / "sim",
+        extra_env={
+            "O1_CONFIG": json.dumps({k: v for k, v in c.as_dict().items() if k != "rule_family"}),
+            "O1_SHAPE": json.dumps([n_pre, n_post, lanes]),
+            "O1_STEPS": str(steps_long if long_run() else steps),
+            "O1_CYCLES": str(em.cycles_per_timestep),
+            "O1_SEED": "7",
+            "O1_P_SPIKE": str(p_spike),
+            "O1_REWARD": mode,
+            "O1_LIMITS": "0",
+        },
+    )
+
+
+LINT_CASES = [(DEFAULT, 5, 7, 3, "inferred"), (SMALL, 1, 1, 1, "inferred"), (TINY, 3, 13, 2, "inferred"),
+              (DEFAULT, 3, 13, 2, "spram"), (SMALL, 16, 16, 2, "spram"), (_c(31, 30, 30, 30, 30), 2, 3, 3, "inferred"),
+              (DEFAULT, 5, 7, 3, "inferred-pipelined"), (SMALL, 16, 16, 2, "spram-pipelined"),
+              (_c(31, 30, 30, 30, 30), 2, 3, 3, "inferred-pipelined"), (TINY, 3, 5, 1, "inferred-pipelined")]
+
+
+@pytest.mark.hw
+@pytest.mark.parametrize("case", LINT_CASES, ids=lambda k: f"{config_tag(k[0])}-{k[1]}x{k[2]}-P{k[3]}-{k[4]}")
+def test_array_verilog_lints_clean(case: tuple[OnlineO1Config, int, int, int, str]) -> None:
+    c, n_pre, n_post, lanes, memory = case
+    if shutil.which("verilator") is None:
+        pytest.fail("verilator not on PATH; run `make setup`")
+    out = BUILD / "array" / "lint" / f"{config_tag(c)}-{n_pre}x{n_post}-P{lanes}-{memory}"
+    mem, _, piped = memory.partition("-")
+    files = OnlineO1ArrayEmitter(c, n_pre=n_pre, n_post=n_post, lanes=lanes, memory=mem,
+                                 pipelined_update=bool(piped)).write(out, "verilog", sim_models=True)
+    design = [str(f) for f in files if f.name == "o1_array.v"]
+    models = [arg for f in files if f.name != "o1_array.v" for arg in ("-v", str(f))]
+    r = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-WIDTHTRUNC", "--top-module", "o1_array",
+                        *design, *models], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
