@@ -46,6 +46,18 @@ def _index(name: str, value: object) -> int:
     return int(value)
 
 
+def _path(name: str, value: object) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike, not {type(value).__name__} {value!r}")
+    return Path(value)
+
+
+def _prefix(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"epoch_prefix must be a str, not {type(value).__name__} {value!r}")
+    return value
+
+
 def _scalars(logs: Mapping[str, float] | None, reserved: frozenset[str] = frozenset()) -> dict[str, float]:
     """Check ``logs`` and return a copy with ``float`` values (non-finite values are kept)."""
     if logs is None:
@@ -133,7 +145,7 @@ class CSVCallback(TrainingCallback):
     RESERVED = frozenset({"phase", "index"})
 
     def __init__(self, path: str | os.PathLike[str], *, append: bool = False, fsync: bool = True) -> None:
-        self.path = Path(path)
+        self.path = _path("path", path)
         self.fsync = bool(fsync)
         self._keys: list[str] = []
         if append and self.path.exists() and self.path.stat().st_size > 0:
@@ -260,10 +272,16 @@ class TensorBoardCallback(TrainingCallback):
             "tensorboard.summary.writer.event_file_writer",
         )
 
-        if not isinstance(flush_secs, (int, float)) or not flush_secs > 0 or not math.isfinite(flush_secs):
+        if isinstance(flush_secs, bool) or not isinstance(flush_secs, (int, float)):
+            raise TypeError(f"flush_secs must be a finite number > 0, not {type(flush_secs).__name__} {flush_secs!r}")
+        if not flush_secs > 0 or not math.isfinite(flush_secs):
             raise ValueError(f"flush_secs must be a finite number > 0, not {flush_secs!r}")
-        self.logdir = Path(logdir)
-        self.epoch_prefix = epoch_prefix
+        if not callable(clock):
+            raise TypeError(f"clock must be a callable returning the wall time, not {type(clock).__name__} {clock!r}")
+        if not isinstance(filename_suffix, str):
+            raise TypeError(f"filename_suffix must be a str, not {type(filename_suffix).__name__} {filename_suffix!r}")
+        self.logdir = _path("logdir", logdir)
+        self.epoch_prefix = _prefix(epoch_prefix)
         self._clock = clock
         self._event_pb2 = event_pb2
         self._summary_pb2 = summary_pb2
@@ -336,9 +354,9 @@ class WandBCallback(TrainingCallback):
         (wandb,) = _require("WandBCallback", "wandb", "wandb")
         if mode not in ("offline", "online", "disabled"):
             raise ValueError(f"mode must be one of 'offline', 'online', 'disabled', not {mode!r}")
+        self.epoch_prefix = _prefix(epoch_prefix)
         if dir is not None:
-            Path(dir).mkdir(parents=True, exist_ok=True)
-        self.epoch_prefix = epoch_prefix
+            _path("dir", dir).mkdir(parents=True, exist_ok=True)
         self.run: Any = wandb.init(
             project=project,
             mode=mode,

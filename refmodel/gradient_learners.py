@@ -54,6 +54,9 @@ The traces are updated in blocks of ``chunk`` steps: within a block of length ``
 ``sum_tau L_tau ebar_tau = (sum_tau kappa^{tau+1} L_tau) ebar_{s-1} + sum_tau' Ltilde_tau' e_tau'`` with the
 in-block backward filter ``Ltilde_tau' = sum_{tau>=tau'} kappa^{tau-tau'} L_tau``. This is the same sum in
 another order (``chunk=1`` is the literal per-step update); memory is O(chunk + batch * n_rec * n_pre).
+The per-step update is also available as a pure step function, :func:`eprop_step` ``(inputs, state, params)
+-> (y_t, new_state)`` with :class:`EPropState` and :class:`EPropParams` (MSE loss); scanned over a sequence
+it gives bit for bit the result of :func:`eprop_gradients` with ``chunk=1``.
 
 For the cross-entropy loss on the time-summed readout the error is the same at every step but known only
 at the end: TBPTT first runs the network forward once (O(1) memory) to get it, and e-prop accumulates
@@ -65,12 +68,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from .lif import LIFNetwork, LIFRecord, LIFState, lif_scan
+from ._validate import check_array, check_count, check_seed
+from .lif import LIFNetwork, LIFParams, LIFRecord, LIFState, lif_scan
 from .losses import (
     LossKind,
     check_targets,
@@ -80,17 +84,23 @@ from .losses import (
     mse_loss,
 )
 from .optimizers import Adam, Optimizer
+from .surrogates import Surrogate, get_surrogate
 
 Array = npt.NDArray[np.float64]
 
 __all__ = [
     "BPTTLearner",
     "EPropLearner",
+    "EPropParams",
+    "EPropState",
     "EligibilityTrace",
     "Feedback",
     "GradientLearner",
     "TBPTTLearner",
     "eprop_gradients",
+    "eprop_initial_state",
+    "eprop_state_gradients",
+    "eprop_step",
     "tbptt_gradients",
 ]
 
@@ -105,16 +115,34 @@ class Feedback(str, Enum):
 
 
 def _window_count(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int >= 1, not {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be an int >= 1, not {value}")
-    return int(value)
+    return check_count(name, value, 1)
+
+
+def _check_net(net: object) -> LIFNetwork:
+    """``net`` must be a :class:`LIFNetwork` whose (user-modifiable) ``weights`` still fit it."""
+    if not isinstance(net, LIFNetwork):
+        raise TypeError(f"net must be a LIFNetwork, not {type(net).__name__}")
+    w = net.weights
+    shapes = {"w_in": (net.n_rec, net.n_in)}
+    if net.recurrent:
+        shapes["w_rec"] = (net.n_rec, net.n_rec)
+    shapes["w_out"] = (net.n_out, net.n_rec)
+    if not isinstance(w, dict) or set(w) != set(shapes):
+        keys = sorted(w) if isinstance(w, dict) else type(w).__name__
+        raise ValueError(f"net.weights must be a dict with keys {sorted(shapes)}, not {keys}")
+    for key, shape in shapes.items():
+        a = w[key]
+        if not isinstance(a, np.ndarray) or a.dtype != np.float64:
+            what = f"dtype {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
+            raise TypeError(f"net.weights[{key!r}] must be a float64 array, not {what}")
+        check_array(f"net.weights[{key!r}]", a, shape)
+    return net
 
 
 def _prepare(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLike, kind: LossKind,
              ) -> tuple[Array, Any]:
-    x = net.check_inputs(inputs)  # no copy for float64 input
+    net = _check_net(net)
+    x = net.check_inputs(check_array("inputs", inputs))  # no copy for float64 input
     if x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"inputs must have T >= 1 and batch >= 1, not shape {x.shape}")
     tgt = check_targets(kind, targets, x.shape[0], x.shape[1], net.n_out)
@@ -221,7 +249,7 @@ def eprop_gradients(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLi
     recurrent = "w_rec" in w
     n_pre = n_in + (n_rec if recurrent else 0)
     surrogate, slope = net.surrogate, net.surrogate_slope
-    fb = w["w_out"].T if feedback is None else feedback
+    fb = w["w_out"].T if feedback is None else check_array("feedback", feedback)
     if fb.shape != (n_rec, n_out):
         raise ValueError(f"feedback must have shape (n_rec, n_out) = {(n_rec, n_out)}, not {fb.shape}")
     ebar = np.zeros((batch, n_rec, n_pre))  # kappa-filtered eligibility traces, one per sample and synapse
@@ -293,6 +321,146 @@ def eprop_gradients(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLi
     return total, grads
 
 
+# ---------------------------------------------------------------------------------------------------------
+# e-prop as a pure step function
+
+
+class EPropParams(NamedTuple):
+    r"""Constants of :func:`eprop_step`: the weights (only read), the feedback matrix ``B`` (n_rec, n_out),
+    the LIF constants ``alpha = exp(-dt/tau_mem)``, ``kappa = exp(-dt/tau_out)``, ``threshold`` and the
+    surrogate (an :class:`~plasticore.refmodel.surrogates.Surrogate`) with its ``slope``.
+    ``w_rec`` is ``None`` for a feed-forward layer. Build it with :meth:`from_network`.
+    """
+
+    w_in: Array
+    w_rec: Array | None
+    w_out: Array
+    feedback: Array
+    alpha: float
+    kappa: float
+    threshold: float
+    surrogate: Surrogate = Surrogate.FAST_SIGMOID
+    slope: float = 25.0
+
+    @classmethod
+    def from_network(cls, net: LIFNetwork, feedback: npt.ArrayLike | None = None) -> EPropParams:
+        """The parameters of ``net`` (its current weights, not copied); ``feedback=None`` is ``W_out^T``."""
+        net = _check_net(net)
+        w = net.weights
+        fb = w["w_out"].T if feedback is None else check_array("feedback", feedback, (net.n_rec, net.n_out))
+        alpha, kappa, theta = net.params
+        return cls(w["w_in"], w.get("w_rec"), w["w_out"], fb, alpha, kappa, theta,
+                   Surrogate(net.surrogate_name), net.surrogate_slope)
+
+
+class EPropState(NamedTuple):
+    """State of :func:`eprop_step` after step ``t``.
+
+    Network: ``v``, ``z`` (batch, n_rec), ``y`` (batch, n_out). Traces: ``eps`` (batch, n_pre), the
+    ``alpha``-filtered presynaptic input ``[x, z_{t-1}]`` (``n_pre = n_in + n_rec``, or ``n_in`` without
+    ``w_rec``); ``ebar`` (batch, n_rec, n_pre), the ``kappa``-filtered eligibility traces; ``zbar``
+    (batch, n_rec), the ``kappa``-filtered spikes. Accumulators: ``grad_pre`` (n_rec, n_pre) and
+    ``grad_out`` (n_out, n_rec), the gradient summed over the steps so far, and ``loss``, the MSE so far
+    (see :func:`eprop_state_gradients`).
+    """
+
+    v: Array
+    z: Array
+    y: Array
+    eps: Array
+    ebar: Array
+    zbar: Array
+    grad_pre: Array
+    grad_out: Array
+    loss: float
+
+
+def eprop_initial_state(params: EPropParams, batch: int) -> EPropState:
+    """All zero: ``v = z = y = 0`` (as the network starts), no traces, no gradient, loss 0."""
+    if not isinstance(params, EPropParams):
+        raise TypeError(f"params must be an EPropParams, not {type(params).__name__}")
+    batch = check_count("batch", batch)
+    n_rec, n_in = params.w_in.shape
+    n_out = params.w_out.shape[0]
+    n_pre = n_in + (0 if params.w_rec is None else n_rec)
+    return EPropState(np.zeros((batch, n_rec)), np.zeros((batch, n_rec)), np.zeros((batch, n_out)),
+                      np.zeros((batch, n_pre)), np.zeros((batch, n_rec, n_pre)), np.zeros((batch, n_rec)),
+                      np.zeros((n_rec, n_pre)), np.zeros((n_out, n_rec)), 0.0)
+
+
+def eprop_step(inputs: tuple[npt.ArrayLike, npt.ArrayLike], state: EPropState, params: EPropParams,
+               ) -> tuple[Array, EPropState]:
+    r"""One step of e-prop (Bellec et al. 2020) for the MSE loss; returns ``(y_t, new_state)``.
+
+    ``inputs = (x_t, target_t)`` with ``x_t`` (batch, n_in) and ``target_t`` (batch, n_out). With the
+    network step of :func:`~plasticore.refmodel.lif.lif_step`, ``p_t = [x_t, z_{t-1}]``,
+    ``psi_t = psi(v_t - theta)`` and the error ``e_t = (y_t - y^*_t) / B`` of the loss
+    :func:`~plasticore.refmodel.losses.mse_loss`:
+
+    .. math::
+
+        \epsilon_t = \alpha \epsilon_{t-1} + p_t, \qquad
+        \bar e_{t,ji} = \kappa \bar e_{t-1,ji} + \psi_{t,j} \epsilon_{t,i}, \qquad
+        \bar z_t = \kappa \bar z_{t-1} + z_t,
+
+        L_t = B\, e_t, \qquad
+        G^{pre} \mathrel{+}= \textstyle\sum_b L_{t,bj} \bar e_{t,bji}, \qquad
+        G^{out} \mathrel{+}= e_t^T \bar z_t, \qquad
+        E \mathrel{+}= \tfrac{1}{2B} \lVert y_t - y^*_t \rVert^2 .
+
+    Run over a sequence, the accumulated gradient (:func:`eprop_state_gradients`) and loss are *exactly*
+    (bit for bit) those of :func:`eprop_gradients` with ``chunk=1``, which is the same recursion. Units:
+    ``dt``-free (``alpha``, ``kappa`` are per-step factors). For the cross-entropy loss the learning
+    signal is only known at the end of the sequence, so it has no per-step form; use
+    :func:`eprop_gradients`.
+    """
+    if not isinstance(params, EPropParams):
+        raise TypeError(f"params must be an EPropParams, not {type(params).__name__}")
+    x_t, tgt_t = inputs
+    batch, n_rec = state.v.shape
+    n_in, n_out = params.w_in.shape[1], params.w_out.shape[0]
+    x_t = check_array("x_t", x_t, (batch, n_in))
+    tgt_t = check_array("target_t", tgt_t, (batch, n_out))
+    alpha, kappa, theta = params.alpha, params.kappa, params.threshold
+    weights = {"w_in": params.w_in, "w_out": params.w_out}
+    if params.w_rec is not None:
+        weights["w_rec"] = params.w_rec
+    rec, nxt = lif_scan(x_t[None] @ params.w_in.T, LIFState(state.v, state.z, state.y), weights,
+                        LIFParams(alpha, kappa, theta))
+    # the operations below are those of one block of eprop_gradients with n = 1, in the same order
+    pre = np.empty((1, batch, state.eps.shape[1]))
+    pre[0, :, :n_in] = x_t
+    if params.w_rec is not None:
+        pre[0, :, n_in:] = state.z
+    eps = alpha * state.eps + pre[0]
+    pre[0] = eps
+    zbar = kappa * state.zbar + rec.z[0]
+    psi = get_surrogate(params.surrogate)(rec.v[0] - theta, params.slope)[None]
+    powers = kappa ** np.arange(1, 2)
+    target = tgt_t[None]
+    err = (rec.y - target) / batch
+    loss = state.loss + mse_loss(rec.y, target, batch)
+    grad_out = state.grad_out + err.reshape(-1, n_out).T @ zbar[None].reshape(-1, n_rec)
+    sig = err @ params.feedback.T
+    carry = np.tensordot(powers, sig, axes=1)
+    grad_pre = state.grad_pre + np.einsum("bj,bjp->jp", carry, state.ebar)
+    sig[0] = sig[0] + kappa * np.zeros((batch, n_rec))
+    grad_pre += (sig * psi).reshape(-1, n_rec).T @ pre.reshape(-1, state.eps.shape[1])
+    ebar = state.ebar * kappa**1
+    ebar += np.matmul((psi * (powers[::-1] / kappa)[:, None, None]).transpose(1, 2, 0), pre.transpose(1, 0, 2))
+    return nxt.y, EPropState(nxt.v, nxt.z, nxt.y, eps, ebar, zbar, grad_pre, grad_out, loss)
+
+
+def eprop_state_gradients(state: EPropState, params: EPropParams) -> dict[str, Array]:
+    """The gradient accumulated in ``state`` as a dict with the keys and shapes of ``net.weights``."""
+    n_in = params.w_in.shape[1]
+    grads = {"w_in": np.ascontiguousarray(state.grad_pre[:, :n_in])}
+    if params.w_rec is not None:
+        grads["w_rec"] = np.ascontiguousarray(state.grad_pre[:, n_in:])
+    grads["w_out"] = state.grad_out.copy()
+    return grads
+
+
 class GradientLearner:
     """Common interface: subclasses implement :meth:`loss_and_gradients`.
 
@@ -315,7 +483,14 @@ class GradientLearner:
         if scheduler is not None and not callable(getattr(scheduler, "step", None)):
             raise TypeError(f"scheduler must have a step() -> float method, not {scheduler!r}")
         self.scheduler = scheduler
+        if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+            raise TypeError(f"callbacks must be a sequence of callback objects, not {type(callbacks).__name__}")
         self.callbacks = list(callbacks)
+        hooks = ("on_train_begin", "on_step_end", "on_train_end")
+        for k, cb in enumerate(self.callbacks):
+            if not any(callable(getattr(cb, h, None)) for h in hooks):
+                raise TypeError(f"callbacks[{k}] must have at least one of the methods {list(hooks)}, "
+                                f"not {type(cb).__name__} {cb!r}")
         self.step_count = 0
 
     def loss_and_gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
@@ -354,10 +529,16 @@ class GradientLearner:
     def fit(self, batches: Iterable[tuple[npt.ArrayLike, npt.ArrayLike]]) -> list[float]:
         """:meth:`train_step` on each ``(inputs, targets)``, between the callbacks' ``on_train_begin`` and
         ``on_train_end``; returns the losses."""
+        if not isinstance(batches, Iterable):
+            raise TypeError(f"batches must be an iterable of (inputs, targets) pairs, not {type(batches).__name__}")
         for cb in self.callbacks:
             if hasattr(cb, "on_train_begin"):
                 cb.on_train_begin(None)
-        losses = [self.train_step(x, y) for x, y in batches]
+        losses = []
+        for k, batch in enumerate(batches):
+            if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+                raise TypeError(f"batches[{k}] must be an (inputs, targets) pair, not {type(batch).__name__}")
+            losses.append(self.train_step(*batch))
         for cb in self.callbacks:
             if hasattr(cb, "on_train_end"):
                 cb.on_train_end({"loss": losses[-1]} if losses else None)
@@ -397,13 +578,16 @@ class EligibilityTrace(GradientLearner):
         super().__init__(net, **kwargs)
         choices = [f.value for f in Feedback]
         key = feedback.value if isinstance(feedback, Feedback) else feedback
-        if key not in choices:
-            raise ValueError(f"feedback must be one of {choices}, not {feedback!r}")
+        if not isinstance(key, str) or key not in choices:
+            bad = (f"an array of shape {feedback.shape} (a custom matrix goes to eprop_gradients(feedback=...))"
+                   if isinstance(feedback, np.ndarray) else repr(feedback))
+            raise ValueError(f"feedback must be one of {choices}, not {bad}")
         self.feedback = Feedback(key)
         self.chunk = _window_count("chunk", chunk)
+        self.seed = check_seed("seed", seed)
         self.feedback_matrix: Array | None = None
         if self.feedback is Feedback.RANDOM:
-            rng = np.random.default_rng(seed)
+            rng = np.random.default_rng(self.seed)
             self.feedback_matrix = rng.standard_normal((net.n_rec, net.n_out)) / math.sqrt(net.n_rec)
 
     def loss_and_gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,

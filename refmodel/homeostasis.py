@@ -28,8 +28,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from ._validate import check_array, check_count, check_instance, check_real, check_seed, check_spikes
 from .lif import LIFNetwork, lif_step
-from .rstdp import check_count, check_real, check_spikes
 
 __all__ = [
     "HomeostasisParams",
@@ -71,13 +71,24 @@ class HomeostasisState(NamedTuple):
 
 def homeostasis_initial_state(n_post: int, params: HomeostasisParams) -> HomeostasisState:
     """Start the estimate at the target (no scaling until the neuron's own spikes say otherwise)."""
-    return HomeostasisState(np.full(n_post, params.target_rate))
+    n = check_count("n_post", n_post)
+    return HomeostasisState(np.full(n, check_instance("params", params, HomeostasisParams).target_rate))
 
 
 def homeostasis_step(
     post_spikes: npt.NDArray[np.bool_], weights: Array, state: HomeostasisState, params: HomeostasisParams
 ) -> tuple[Array, HomeostasisState]:
-    """One step (module docstring); returns ``(dw, new_state)``, ``dw`` zero for non-excitatory weights."""
+    """One step (module docstring); returns ``(dw, new_state)``, ``dw`` zero for non-excitatory weights.
+
+    ``post_spikes`` (n_post,) booleans or 0/1, ``weights`` (n_post, n_pre), ``state.rate`` (n_post,).
+    """
+    if not isinstance(params, HomeostasisParams):
+        raise TypeError(f"params must be a HomeostasisParams, not {type(params).__name__}")
+    n_post = state.rate.shape[0]
+    if not (isinstance(post_spikes, np.ndarray) and post_spikes.dtype == np.bool_ and post_spikes.shape == (n_post,)):
+        post_spikes = check_spikes("post_spikes", post_spikes, (n_post,))
+    if np.ndim(weights) != 2 or np.shape(weights)[0] != n_post:
+        raise ValueError(f"weights must have shape ({n_post}, n_pre), not {np.shape(weights)}")
     d = math.exp(-params.dt / params.tau_rate)
     rate = d * state.rate + (1.0 - d) * (1000.0 / params.dt) * post_spikes
     gain = np.exp(params.dt / params.tau_scale * (1.0 - rate / params.target_rate))
@@ -104,9 +115,7 @@ class HomeostaticPlasticity:
     def step(self, post_spikes: npt.ArrayLike, weights: Array) -> Array:
         """Advance one step with this step's spikes of the ``n_post`` neurons; returns ``dw``."""
         z = check_spikes("post_spikes", post_spikes, (self.n_post,))
-        w = np.asarray(weights, dtype=np.float64)
-        if w.ndim != 2 or w.shape[0] != self.n_post:
-            raise ValueError(f"weights must have shape ({self.n_post}, n_pre), not {w.shape}")
+        w = check_array("weights", weights, (self.n_post, "n_pre"))
         dw, self.state = homeostasis_step(z, w, self.state, self.params)
         return dw
 
@@ -128,8 +137,8 @@ def homeostasis_experiment(
     neuron by factors from 0.2 to 3 (geometric), so neurons start between silent and about twice the
     target. :func:`homeostasis_step` (``tau_rate`` 1 s) runs every step on the neurons' real spikes.
     """
-    dur = check_real("seconds", seconds, 0.0, None, lo_open=True)
-    rng = np.random.default_rng(seed)
+    dur = check_real("seconds", seconds, 0.001, None)  # at least one 1 ms step
+    rng = np.random.default_rng(check_seed("seed", seed))
     n_in, n_rec = 100, 20
     net = LIFNetwork(n_in, n_rec, 1, recurrent=False, tau_mem=20.0, seed=seed)
     w = rng.uniform(0.5, 1.5, (n_rec, n_in)) * 0.06

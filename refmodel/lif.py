@@ -124,6 +124,8 @@ class LIFNetwork:
         self.surrogate_name = surrogate
         self.surrogate = get_surrogate(surrogate)
         self.surrogate_slope = _positive("surrogate_slope", surrogate_slope)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be an int >= 0, not {seed!r}")
         rng = np.random.default_rng(seed)
         b_in, b_rec = 1.0 / math.sqrt(self.n_in), 1.0 / math.sqrt(self.n_rec)
         self.weights: dict[str, Array] = {

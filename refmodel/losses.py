@@ -32,6 +32,8 @@ from enum import Enum
 import numpy as np
 import numpy.typing as npt
 
+from ._validate import check_count, sum_is_finite
+
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -63,14 +65,35 @@ def get_loss_kind(name: str | LossKind) -> LossKind:
     return LossKind(name)
 
 
+def _same_shape(y: Array, targets: Array, batch: int) -> None:
+    if np.shape(y) != np.shape(targets):
+        raise ValueError(f"y and targets must have the same shape, not {np.shape(y)} and {np.shape(targets)}")
+    check_count("batch", batch)
+
+
+def _logits_labels(logits: Array, labels: IntArray) -> None:
+    lg, lb = np.asarray(logits), np.asarray(labels)
+    if lg.ndim != 2 or lg.shape[0] < 1 or lg.shape[1] < 1:
+        raise ValueError(f"logits must have shape (batch, n_out) with batch, n_out >= 1, not {lg.shape}")
+    if lb.shape != (lg.shape[0],):
+        raise ValueError(f"labels must have shape (batch,) = {(lg.shape[0],)}, not {lb.shape}")
+    if lb.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integer class indices, not dtype {lb.dtype}")
+    bad = (lb < 0) | (lb >= lg.shape[1])
+    if np.any(bad):
+        raise ValueError(f"labels must be in [0, {lg.shape[1] - 1}], not {int(lb[np.argmax(bad)])}")
+
+
 def mse_loss(y: Array, targets: Array, batch: int) -> float:
     """``0.5 * sum((y - targets)^2) / batch`` over any leading (time, batch) axes."""
+    _same_shape(y, targets, batch)
     d = y - targets
     return 0.5 * float(np.vdot(d, d)) / batch
 
 
 def mse_error(y: Array, targets: Array, batch: int) -> Array:
     """``dE/dy = (y - targets) / batch``."""
+    _same_shape(y, targets, batch)
     return (y - targets) / batch
 
 
@@ -81,12 +104,14 @@ def _log_softmax(logits: Array) -> Array:
 
 def cross_entropy_loss(logits: Array, labels: IntArray) -> float:
     """Mean over the batch of ``-log softmax(logits)[label]``; ``logits`` (batch, n_out)."""
+    _logits_labels(logits, labels)
     logp = _log_softmax(logits)
     return -float(logp[np.arange(labels.shape[0]), labels].mean())
 
 
 def cross_entropy_error(logits: Array, labels: IntArray) -> Array:
     """``dE/dlogits = (softmax(logits) - onehot(labels)) / batch``, shape (batch, n_out)."""
+    _logits_labels(logits, labels)
     p = np.exp(_log_softmax(logits))
     p[np.arange(labels.shape[0]), labels] -= 1.0
     return p / labels.shape[0]
@@ -94,12 +119,18 @@ def cross_entropy_error(logits: Array, labels: IntArray) -> Array:
 
 def predict_classes(y: Array) -> IntArray:
     """Class decision from a readout trajectory ``y`` (T, batch, n_out): argmax of ``sum_t y_t``."""
+    if np.ndim(y) != 3:
+        raise ValueError(f"y must be a readout trajectory of shape (T, batch, n_out), not {np.shape(y)}")
     return np.asarray(np.argmax(y.sum(axis=0), axis=-1), dtype=np.int64)
 
 
 def accuracy(y: Array, labels: npt.ArrayLike) -> float:
-    """Fraction of samples whose :func:`predict_classes` equals ``labels``."""
-    return float(np.mean(predict_classes(y) == np.asarray(labels)))
+    """Fraction of samples whose :func:`predict_classes` equals ``labels`` (shape (batch,))."""
+    pred = predict_classes(y)
+    lb = np.asarray(labels)
+    if lb.shape != pred.shape:
+        raise ValueError(f"labels must have shape (batch,) = {pred.shape}, not {lb.shape}")
+    return float(np.mean(pred == lb))
 
 
 def check_targets(kind: LossKind, targets: npt.ArrayLike, n_t: int, batch: int, n_out: int,
@@ -107,12 +138,18 @@ def check_targets(kind: LossKind, targets: npt.ArrayLike, n_t: int, batch: int, 
     """Validate targets for ``kind``: float (T, batch, n_out) for ``mse``; int labels in ``[0, n_out)`` of
     shape (batch,) for ``cross_entropy``. Returns an array without copying when the dtype already fits."""
     if kind is LossKind.MSE:
-        y = np.asarray(targets, dtype=np.float64)
+        raw = targets if isinstance(targets, np.ndarray) else np.asarray(targets)
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(f"targets for loss 'mse' must be real numbers, not dtype {raw.dtype}")
+        y = np.asarray(raw, dtype=np.float64)
         if y.shape != (n_t, batch, n_out):
             raise ValueError(f"targets for loss 'mse' must have shape (T, batch, n_out) = "
                              f"{(n_t, batch, n_out)}, not {y.shape}")
-        if not np.isfinite(y.sum()):  # a reduction: no temporary as large as the targets
-            raise ValueError("targets for loss 'mse' must be finite")
+        # the sum is a reduction (no temporary as large as the targets); only when it is not finite is each
+        # entry checked, so that a sum overflowing from finite entries is not mistaken for a NaN
+        if not sum_is_finite(y) and not np.all(np.isfinite(y)):
+            bad = y[~np.isfinite(y)].flat[0].item()
+            raise ValueError(f"targets for loss 'mse' must be finite, not containing {bad!r}")
         return y
     raw = np.asarray(targets)
     if raw.shape != (batch,):

@@ -20,9 +20,12 @@ scheduler may overwrite before each step.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
+
+from ._validate import check_array
 
 Array = npt.NDArray[np.float64]
 
@@ -61,14 +64,26 @@ class Optimizer:
         self._lr = _lr(value)
 
     def apply(self, weights: dict[str, Array], grads: dict[str, Array]) -> None:
+        """``weights[key] -= step(grads[key])`` in place for every key.
+
+        Everything is checked before anything is written: ``weights`` maps names to float arrays,
+        ``grads`` has the same keys, each of the same shape and finite (a NaN gradient would silently
+        destroy the weights and the optimizer's moments).
+        """
+        for name, d in (("weights", weights), ("grads", grads)):
+            if not isinstance(d, Mapping):
+                raise TypeError(f"{name} must be a dict of arrays, not {type(d).__name__}")
         if set(grads) != set(weights):
             raise ValueError(f"grads must have the keys of weights {sorted(weights)}, not {sorted(grads)}")
-        for key, g in grads.items():
-            if g.shape != weights[key].shape:
-                raise ValueError(f"grads[{key!r}] must have shape {weights[key].shape}, not {g.shape}")
+        checked = {}
+        for key, w in weights.items():
+            if not isinstance(w, np.ndarray) or w.dtype.kind != "f":
+                what = f"dtype {w.dtype}" if isinstance(w, np.ndarray) else type(w).__name__
+                raise TypeError(f"weights[{key!r}] must be a float array (updated in place), not {what}")
+            checked[key] = check_array(f"grads[{key!r}]", grads[key], w.shape)
         self.steps += 1
         for key in weights:
-            self._update(key, weights[key], grads[key])
+            self._update(key, weights[key], checked[key])
 
     def _update(self, key: str, w: Array, g: Array) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -102,7 +117,9 @@ class Adam(Optimizer):
         super().__init__(lr)
         self.beta1 = _unit("beta1", beta1)
         self.beta2 = _unit("beta2", beta2)
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (0.0 < float(eps) < math.inf):
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
+            raise TypeError(f"eps must be a finite number > 0, not {type(eps).__name__} {eps!r}")
+        if not (0.0 < float(eps) < math.inf):
             raise ValueError(f"eps must be a finite number > 0, not {eps!r}")
         self.eps = float(eps)
         self._m: dict[str, Array] = {}

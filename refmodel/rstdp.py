@@ -45,11 +45,20 @@ from __future__ import annotations
 import dataclasses
 import math
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from ._validate import (
+    check_array,
+    check_count,
+    check_enum,
+    check_instance,
+    check_real,
+    check_seed,
+    check_spikes,
+)
 from .lif import LIFNetwork, lif_step
 from .online_o1 import OnlineO1Config
 
@@ -76,74 +85,8 @@ __all__ = [
 Array = npt.NDArray[np.float64]
 
 
-# ---- parameter validation (shared by the plasticity modules) -----------------------------------------
-
-
-def _fmt(v: float | None, default: str) -> str:
-    return default if v is None else f"{v:g}"
-
-
-def check_real(
-    name: str,
-    value: object,
-    lo: float | None = None,
-    hi: float | None = None,
-    *,
-    lo_open: bool = False,
-    hi_open: bool = False,
-    allow_inf: bool = False,
-) -> float:
-    """Return ``value`` as a float if it is a real number in the interval; raise a named error otherwise.
-
-    The message names the parameter, the allowed interval and the bad value, e.g.
-    ``"tau_d must be a number in (0, inf), not -1.0"``.
-    """
-    interval = f"{'(' if lo_open or lo is None else '['}{_fmt(lo, '-inf')}, {_fmt(hi, 'inf')}" + (
-        ")" if hi_open or hi is None else "]"
-    )
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number in {interval}, not {type(value).__name__} {value!r}")
-    v = float(value)
-    bad = math.isnan(v) or (math.isinf(v) and not allow_inf)
-    if lo is not None:
-        bad = bad or v < lo or (lo_open and v == lo)
-    if hi is not None:
-        bad = bad or v > hi or (hi_open and v == hi)
-    if bad:
-        raise ValueError(f"{name} must be a {'' if allow_inf else 'finite '}number in {interval}, not {value!r}")
-    return v
-
-
-def check_count(name: str, value: object, lo: int = 1, hi: int | None = None) -> int:
-    """Return ``value`` if it is an ``int`` (not ``bool``) in ``[lo, hi]``; raise a named error otherwise."""
-    rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int {rng}, not {type(value).__name__} {value!r}")
-    if value < lo or (hi is not None and value > hi):
-        raise ValueError(f"{name} must be an int {rng}, not {value}")
-    return int(value)
-
-
-def check_spikes(name: str, value: npt.ArrayLike, shape: tuple[int, ...]) -> npt.NDArray[np.bool_]:
-    """Boolean copy of ``value`` (bool or 0/1 numbers) of exactly ``shape``; raise a named error otherwise."""
-    a = np.asarray(value)
-    if a.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, not {a.shape}")
-    if a.dtype == np.bool_:
-        return a.copy()
-    if a.dtype.kind not in "iuf" or (a.size and not np.all((a == 0) | (a == 1))):
-        raise ValueError(f"{name} must be booleans or 0/1, not values in [{a.min()!r}, {a.max()!r}]")
-    return a.astype(bool)
-
-
-def check_enum(name: str, cls: type[Enum], value: object) -> Any:
-    if isinstance(value, cls):
-        return value
-    try:
-        return cls(value)
-    except ValueError:
-        allowed = [m.value for m in cls]
-        raise ValueError(f"{name} must be one of {allowed}, not {value!r}") from None
+# ---- parameter validation: the checkers live in ._validate (shared with the gradient learners); they are
+# re-exported here because the other plasticity modules and users import them from this module.
 
 
 # ---- the rule ------------------------------------------------------------------------------------------
@@ -227,7 +170,15 @@ class RSTDPState(NamedTuple):
 
 
 def rstdp_initial_state(n_pre: int, n_post: int) -> RSTDPState:
+    n_pre, n_post = check_count("n_pre", n_pre), check_count("n_post", n_post)
     return RSTDPState(np.zeros(n_pre), np.zeros(n_post), np.zeros((n_post, n_pre)), np.zeros(n_post))
+
+
+def _spikes(name: str, value: npt.ArrayLike, shape: tuple[int, ...]) -> npt.NDArray[np.bool_]:
+    """Fast path for boolean arrays of the right shape (the pure step is called once per time step)."""
+    if isinstance(value, np.ndarray) and value.dtype == np.bool_ and value.shape == shape:
+        return value
+    return check_spikes(name, value, shape)
 
 
 def rstdp_step(
@@ -242,8 +193,18 @@ def rstdp_step(
 
     ``pre_spikes`` (n_pre,) and ``post_spikes`` (n_post,) are boolean; ``reward`` is a scalar or (n_post,);
     ``weights`` (n_post, n_pre) are only read (for bounds). Work is O(synapses) for the eligibility decay
-    plus O(rows/columns of spiking neurons).
+    plus O(rows/columns of spiking neurons). Spikes given as 0/1 numbers are converted (an integer array
+    would otherwise index rows instead of masking them); shapes must match ``state``.
     """
+    if not isinstance(params, RSTDPParams):
+        raise TypeError(f"params must be an RSTDPParams, not {type(params).__name__}")
+    n_post, n_pre = state.eligibility.shape
+    pre_spikes = _spikes("pre_spikes", pre_spikes, (n_pre,))
+    post_spikes = _spikes("post_spikes", post_spikes, (n_post,))
+    if np.shape(reward) not in ((), (n_post,)):
+        raise ValueError(f"reward must be a scalar or have shape ({n_post},), not {np.shape(reward)}")
+    if np.shape(weights) != (n_post, n_pre):
+        raise ValueError(f"weights must have shape {(n_post, n_pre)}, not {np.shape(weights)}")
     d_p, d_m, d_e, d_da = params.decays
     mode = params.trace_mode
     x_old, y_old = state.pre_trace, state.post_trace
@@ -285,7 +246,9 @@ def stdp_window(delta_t: npt.ArrayLike, params: RSTDPParams) -> Array:
     ``A_+ exp(-(delta - dt)/tau_+)`` for ``delta >= dt`` and ``-A_- exp((delta + dt)/tau_-)`` for
     ``delta <= -dt``.
     """
-    d = np.asarray(delta_t, dtype=np.float64)
+    if not isinstance(params, RSTDPParams):
+        raise TypeError(f"params must be an RSTDPParams, not {type(params).__name__}")
+    d = check_array("delta_t", delta_t)
     lag = params.dt if params.trace_mode is TraceMode.FIXED_POINT else 0.0
     pot = params.a_plus * np.exp(-np.maximum(d - lag, 0.0) / params.tau_plus)
     dep = -params.a_minus * np.exp(np.minimum(d + lag, 0.0) / params.tau_minus)
@@ -352,14 +315,10 @@ class RewardModulatedLearner:
         """Advance one step; returns ``dw`` (n_post, n_pre) such that ``weights + dw`` respects the bounds."""
         pre = check_spikes("pre_spikes", pre_spikes, (self.n_pre,))
         post = check_spikes("post_spikes", post_spikes, (self.n_post,))
-        r = np.asarray(reward, dtype=np.float64)
+        r = check_array("reward", reward)
         if r.shape not in ((), (self.n_post,)):
             raise ValueError(f"reward must be a scalar or have shape ({self.n_post},), not {r.shape}")
-        if not np.all(np.isfinite(r)):
-            raise ValueError(f"reward must be finite, not {reward!r}")
-        w = np.asarray(weights, dtype=np.float64)
-        if w.shape != (self.n_post, self.n_pre):
-            raise ValueError(f"weights must have shape {(self.n_post, self.n_pre)}, not {w.shape}")
+        w = check_array("weights", weights, (self.n_post, self.n_pre))
         dw, self.state = rstdp_step(pre, post, r, w, self.state, self.params)
         return dw
 
@@ -439,9 +398,10 @@ def distal_reward_experiment(
     pre-then-post pairings are followed, seconds later, by dopamine; by then its eligibility is still
     positive while the others' is noise, so the rewarded synapse climbs to the top of the distribution.
     """
-    cfg = config if config is not None else DistalRewardConfig()
-    dur = check_real("duration_ms", duration_ms, 0.0, None, lo_open=True)
+    cfg = DistalRewardConfig() if config is None else check_instance("config", config, DistalRewardConfig)
+    dur = check_real("duration_ms", duration_ms, cfg.dt, None)  # at least one step
     check_count("n_samples", n_samples, 1)
+    seed = check_seed("seed", seed)
     rng = np.random.default_rng(seed)
     net = LIFNetwork(cfg.n_in, cfg.n_rec, 1, recurrent=False, tau_mem=cfg.tau_mem, dt=cfg.dt, seed=seed)
     w = np.full((cfg.n_rec, cfg.n_in), cfg.w_init)

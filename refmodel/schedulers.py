@@ -206,6 +206,8 @@ class Scheduler(ABC):
         rather than silently resuming a different schedule.
         """
         name = type(self).__name__
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a mapping from state_dict(), not {type(state).__name__}")
         if state.get("scheduler") != name:
             raise ValueError(f"state_dict is for scheduler {state.get('scheduler')!r}, not {name!r}")
         for key, value in self.config().items():

@@ -38,8 +38,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from ._validate import check_array, check_count, check_instance, check_real, check_spikes
 from .lif import LIFNetwork, LIFRecord, LIFState, lif_step
-from .rstdp import check_real, check_spikes
 
 __all__ = [
     "STPParams",
@@ -97,14 +97,31 @@ class STPState(NamedTuple):
     x: Array
 
 
+def _shape(value: object) -> tuple[int, ...]:
+    """``shape`` as a tuple of ints >= 1 (an int ``n`` means ``(n,)``)."""
+    if isinstance(value, tuple):
+        return tuple(check_count(f"shape[{k}]", n) for k, n in enumerate(value))
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"shape must be an int >= 1 or a tuple of them, not {type(value).__name__} {value!r}")
+    return (check_count("shape", value),)
+
+
 def stp_initial_state(shape: int | tuple[int, ...]) -> STPState:
-    """``u = 0``, ``x = 1``."""
-    return STPState(np.zeros(shape), np.ones(shape))
+    """``u = 0``, ``x = 1``; ``shape`` an int >= 1 or a tuple of them."""
+    shp = _shape(shape)
+    return STPState(np.zeros(shp), np.ones(shp))
 
 
 def stp_step(pre_spikes: npt.ArrayLike, state: STPState, params: STPParams) -> tuple[Array, STPState]:
-    """One step of the tsodyks2 model; returns ``(release, new_state)`` (release 0 where no spike)."""
-    s = np.asarray(pre_spikes, dtype=bool)
+    """One step of the tsodyks2 model; returns ``(release, new_state)`` (release 0 where no spike).
+
+    ``pre_spikes`` are booleans or 0/1 of the state's shape.
+    """
+    if not isinstance(params, STPParams):
+        raise TypeError(f"params must be an STPParams, not {type(params).__name__}")
+    s = pre_spikes
+    if not (isinstance(s, np.ndarray) and s.dtype == np.bool_ and s.shape == state.u.shape):
+        s = check_spikes("pre_spikes", s, state.u.shape)
     u = state.u * params.decay_f
     x = 1.0 - (1.0 - state.x) * params.decay_d
     u = np.where(s, u + params.u_se * (1.0 - u), u)
@@ -134,7 +151,12 @@ def stp_event_releases(spike_times: npt.ArrayLike, params: STPParams) -> Array:
     ``u <- u e^{-h/tau_f}``, ``x <- 1 - (1 - x) e^{-h/tau_d}``, ``u <- u + U(1 - u)``, ``r_k = u x``,
     ``x <- x - r_k``. An independent reference for the per-step :func:`stp_step`.
     """
-    t = np.asarray(spike_times, dtype=np.float64)
+    params = check_instance("params", params, STPParams)
+    t = check_array("spike_times", spike_times, (None,))
+    if t.size > 1 and np.any(np.diff(t) <= 0):
+        k = int(np.argmax(np.diff(t) <= 0))
+        raise ValueError(f"spike_times must be strictly increasing, not {float(t[k])!r} then {float(t[k + 1])!r} "
+                         f"at index {k + 1}")
     out = np.empty(t.shape)
     u, x, last = 0.0, 1.0, None
     for k, tk in enumerate(t):
@@ -194,8 +216,10 @@ def run_lif_with_stp(
     ``gain = 1 / u_se`` a fresh synapse transmits exactly its weight. ``inputs`` are real spikes
     (T, batch, n_in); returns the network record and the releases (T, batch, n_in).
     """
-    x = network.check_inputs(inputs)
-    check_spikes("inputs", x, x.shape)
+    check_instance("network", network, LIFNetwork)
+    check_instance("params", params, STPParams)
+    x = network.check_inputs(check_array("inputs", inputs))
+    spikes = check_spikes("inputs", x, x.shape)
     g = check_real("gain", gain, 0.0, None, lo_open=True)
     n_t, batch = x.shape[0], x.shape[1]
     st: LIFState = network.initial_state(batch)
@@ -207,7 +231,7 @@ def run_lif_with_stp(
     y_rec = np.empty((n_t, batch, network.n_out))
     w = network.weights
     for t in range(n_t):
-        rel[t], stp_state = stp_step(x[t], stp_state, params)
+        rel[t], stp_state = stp_step(spikes[t], stp_state, params)
         st = lif_step(x[t], st, w, p, input_current=g * rel[t] @ w["w_in"].T)
         v_rec[t], z_rec[t], y_rec[t] = st
     return LIFRecord(v_rec, z_rec, y_rec), rel

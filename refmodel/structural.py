@@ -34,8 +34,17 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from ._validate import (
+    check_array,
+    check_count,
+    check_enum,
+    check_generator,
+    check_instance,
+    check_real,
+    check_seed,
+    check_spikes,
+)
 from .lif import LIFNetwork, LIFState, lif_step
-from .rstdp import check_count, check_enum, check_real, check_spikes
 
 __all__ = [
     "GrowthMode",
@@ -106,19 +115,28 @@ def random_connectivity(
 ) -> SparseConnectivity:
     """K distinct random presynaptic partners per post neuron, all at ``w_init``, usage ``usage_min``."""
     n = check_count("n_post", n_post)
+    params = check_instance("params", params, StructuralParams)
+    rng = check_generator("rng", rng)
+    w_init = check_real("w_init", w_init)
     idx = np.stack([rng.choice(params.n_pre, params.budget, replace=False) for _ in range(n)]).astype(np.int64)
     return SparseConnectivity(idx, np.full(idx.shape, float(w_init)), np.full(idx.shape, params.usage_min))
 
 
 def check_connectivity(conn: SparseConnectivity, params: StructuralParams) -> None:
     """Raise if ``conn`` breaks the budget invariant (shape, range, distinct partners per row)."""
+    check_instance("conn", conn, SparseConnectivity)
+    check_instance("params", params, StructuralParams)
     idx = conn.indices
+    if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu":
+        raise TypeError(f"indices must be an integer array, not {type(idx).__name__} "
+                        f"{getattr(idx, 'dtype', '')}".rstrip())
     if idx.ndim != 2 or idx.shape[1] != params.budget:
         raise ValueError(f"indices must have shape (n_post, {params.budget}), not {idx.shape}")
-    if conn.weights.shape != idx.shape or conn.usage.shape != idx.shape:
-        raise ValueError(f"weights and usage must have shape {idx.shape}")
+    check_array("weights", conn.weights, idx.shape)
+    check_array("usage", conn.usage, idx.shape)
     if idx.size and (idx.min() < 0 or idx.max() >= params.n_pre):
-        raise ValueError(f"indices must be in 0..{params.n_pre - 1}")
+        bad = idx[(idx < 0) | (idx >= params.n_pre)].flat[0]
+        raise ValueError(f"indices must be in 0..{params.n_pre - 1}, not {int(bad)}")
     srt = np.sort(idx, axis=1)
     if np.any(srt[:, 1:] == srt[:, :-1]):
         raise ValueError("indices must be distinct within each row (one synapse per pre/post pair)")
@@ -126,20 +144,39 @@ def check_connectivity(conn: SparseConnectivity, params: StructuralParams) -> No
 
 def sparse_current(pre_spikes: npt.NDArray[np.bool_], conn: SparseConnectivity) -> Array:
     """``I_j = sum_k w[j, k] s^pre[indices[j, k]]``, shape (n_post,)."""
-    return np.sum(conn.weights * pre_spikes[conn.indices], axis=1)
+    return np.sum(conn.weights * _pre(pre_spikes, conn)[conn.indices], axis=1)
+
+
+def _pre(pre_spikes: npt.ArrayLike, conn: SparseConnectivity, n_pre: int | None = None) -> npt.NDArray[np.bool_]:
+    """``pre_spikes`` as a 1-D boolean array that covers ``conn.indices`` (fast path for bool arrays)."""
+    s = pre_spikes
+    if not (isinstance(s, np.ndarray) and s.dtype == np.bool_ and s.ndim == 1):
+        a = np.asarray(s)
+        if a.ndim != 1:
+            raise ValueError(f"pre_spikes must have shape (n_pre,), not {a.shape}")
+        s = check_spikes("pre_spikes", a, a.shape)
+    if n_pre is not None:
+        if s.shape != (n_pre,):
+            raise ValueError(f"pre_spikes must have shape ({n_pre},), not {s.shape}")
+    elif conn.indices.size and s.shape[0] <= conn.indices.max():
+        raise ValueError(f"pre_spikes must have an entry for every presynaptic index (shape (n_pre,) with "
+                         f"n_pre > {int(conn.indices.max())}), not shape {s.shape}")
+    return s
 
 
 def dense_weights(conn: SparseConnectivity, n_pre: int) -> Array:
     """The (n_post, n_pre) matrix with zeros where there is no synapse (``w_in`` layout of the LIF net)."""
+    lo = int(conn.indices.max()) + 1 if conn.indices.size else 1
+    n_pre = check_count("n_pre", n_pre, lo)
     w = np.zeros((conn.indices.shape[0], n_pre))
     np.put_along_axis(w, conn.indices, conn.weights, axis=1)
     return w
 
 
 def usage_step(pre_spikes: npt.NDArray[np.bool_], conn: SparseConnectivity, params: StructuralParams) -> Array:
-    """New usage traces (Hz) after one step."""
+    """New usage traces (Hz) after one step; ``pre_spikes`` (n_pre,) booleans or 0/1."""
     d = math.exp(-params.dt / params.tau_usage)
-    return d * conn.usage + (1.0 - d) * (1000.0 / params.dt) * pre_spikes[conn.indices]
+    return d * conn.usage + (1.0 - d) * (1000.0 / params.dt) * _pre(pre_spikes, conn, params.n_pre)[conn.indices]
 
 
 def rewire(
@@ -150,16 +187,19 @@ def rewire(
 ) -> tuple[SparseConnectivity, int]:
     """Prune weak/unused synapses and regrow as many (module docstring); returns ``(new_conn, n_rewired)``.
 
-    ``pre_activity`` (n_pre,) >= 0 is required for ``GrowthMode.ACTIVITY``.
+    ``pre_activity`` (n_pre,) >= 0 is required for ``GrowthMode.ACTIVITY``; ``rng`` is a seeded
+    ``numpy.random.Generator``.
     """
+    check_connectivity(conn, params)
+    rng = check_generator("rng", rng)
     idx, w, u = conn.indices.copy(), conn.weights.copy(), conn.usage.copy()
     act: Array | None = None
     if params.growth is GrowthMode.ACTIVITY:
         if pre_activity is None:
             raise ValueError("pre_activity is required for growth='activity'")
-        act = np.asarray(pre_activity, dtype=np.float64)
-        if act.shape != (params.n_pre,) or np.any(act < 0) or not np.all(np.isfinite(act)):
-            raise ValueError(f"pre_activity must be finite, >= 0 and of shape ({params.n_pre},)")
+        act = check_array("pre_activity", pre_activity, (params.n_pre,))
+        if np.any(act < 0):
+            raise ValueError(f"pre_activity must be >= 0, not {float(act[act < 0][0])!r}")
     prune = (w < params.w_prune) | (u < params.usage_min)
     n_rewired = 0
     for j in np.flatnonzero(prune.any(axis=1)):
@@ -207,12 +247,17 @@ class StructuralPlasticity:
             raise TypeError(f"params must be a StructuralParams, not {type(params).__name__}")
         self.params = params
         self.n_post = check_count("n_post", n_post)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed("seed", seed))
         w0 = check_real("w_init", w_init, 0.0, None)
         if indices is None:
             self.conn = random_connectivity(self.n_post, params, self.rng, w0)
         else:
-            idx = np.asarray(indices, dtype=np.int64)
+            raw = np.asarray(indices)
+            if raw.dtype.kind not in "iu":  # no silent truncation of 1.7 to 1
+                raise TypeError(f"indices must be integers, not dtype {raw.dtype}")
+            idx = raw.astype(np.int64)
+            if idx.ndim != 2:
+                raise ValueError(f"indices must have shape ({self.n_post}, {params.budget}), not {idx.shape}")
             self.conn = SparseConnectivity(idx.copy(), np.full(idx.shape, w0), np.full(idx.shape, params.usage_min))
         if self.conn.indices.shape[0] != self.n_post:
             raise ValueError(f"indices must have {self.n_post} rows, not {self.conn.indices.shape[0]}")
@@ -231,8 +276,9 @@ class StructuralPlasticity:
 
     def apply(self, dw: Array, w_min: float = 0.0, w_max: float = math.inf) -> None:
         """``weights <- clip(weights + dw, w_min, w_max)`` for ``dw`` of shape (n_post, K)."""
-        if dw.shape != self.conn.weights.shape:
-            raise ValueError(f"dw must have shape {self.conn.weights.shape}, not {dw.shape}")
+        dw = check_array("dw", dw, self.conn.weights.shape)
+        w_min = check_real("w_min", w_min, None, None, allow_inf=True)
+        w_max = check_real("w_max", w_max, w_min, None, allow_inf=True)
         self.conn = self.conn._replace(weights=np.clip(self.conn.weights + dw, w_min, w_max))
 
     def rewire(self, pre_activity: npt.ArrayLike | None = None) -> int:
@@ -271,7 +317,8 @@ def rewiring_task(
     starts connected to all of group ``(j + 1) mod n_classes`` (budget ``K = group``). Training: a teacher
     current excites output ``c`` and inhibits the others during class ``c``; weights follow a presynaptically
     gated Hebbian rule ``dw = s^pre (eta_+ y_j - eta_-)`` (``y_j`` a 20 ms post trace; weights in [0, 1]);
-    every presentation ends with :func:`rewire`. Test: each class 5 times, no teacher, no plasticity; the
+    every presentation ends with :func:`rewire` (``GrowthMode.ACTIVITY`` grows from the inputs in proportion
+    to their rates during that presentation). Test: each class 5 times, no teacher, no plasticity; the
     prediction is the output with most spikes (ties and silence count as wrong).
     """
     n_cls = check_count("n_classes", n_classes, 2)
@@ -279,7 +326,7 @@ def rewiring_task(
     n_ep = check_count("epochs", epochs, 0)
     every = check_count("eval_every", eval_every, 1)
     n_pre = n_cls * grp
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed("seed", seed))
     params = StructuralParams(n_pre=n_pre, budget=grp, w_prune=0.05, w_new=0.1, growth=growth)
     wrong = np.array([np.arange(grp) + ((j + 1) % n_cls) * grp for j in range(n_cls)], dtype=np.int64)
     sp = StructuralPlasticity(n_cls, params, seed=seed + 1, w_init=0.3, indices=wrong)
@@ -290,10 +337,13 @@ def rewiring_task(
     t_pres = 100
     rates_hi, rates_lo = 60.0 / 1000.0, 2.0 / 1000.0
     cls_of_pre = np.arange(n_pre) // grp
+    growth = check_enum("growth", GrowthMode, growth)
+    pre_rate = np.zeros(n_pre)  # presynaptic rates (Hz) of the last presentation, for ACTIVITY growth
 
     def present(c: int, steps: int, train: bool) -> npt.NDArray[np.float64]:
         p_fire = np.where(cls_of_pre == c, rates_hi, rates_lo)
         x = rng.random((steps, n_pre)) < p_fire
+        pre_rate[:] = x.sum(axis=0) * (1000.0 / steps)
         st: LIFState = net.initial_state(1)
         y = np.zeros(n_cls)
         counts = np.zeros(n_cls)
@@ -327,7 +377,7 @@ def rewiring_task(
         for c in rng.permutation(n_cls):
             present(int(c), t_pres, True)
             if rewiring:
-                total += sp.rewire()
+                total += sp.rewire(pre_rate if growth is GrowthMode.ACTIVITY else None)
         if ep % every == 0 or ep == n_ep:
             ep_list.append(ep)
             acc.append(evaluate())

@@ -56,6 +56,6 @@ SURROGATES: dict[str, Callable[[Array, float], Array]] = {
 def get_surrogate(name: str | Surrogate) -> Callable[[Array, float], Array]:
     """Look a surrogate up by name; unknown names raise ``ValueError`` listing the choices."""
     key = name.value if isinstance(name, Surrogate) else name
-    if key not in SURROGATES:
+    if not isinstance(key, str) or key not in SURROGATES:
         raise ValueError(f"surrogate must be one of {sorted(SURROGATES)}, not {name!r}")
     return SURROGATES[key]

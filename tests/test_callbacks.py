@@ -398,3 +398,18 @@ def test_wandb_offline_run_reads_back(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (config["lr"], config["rule"]) == (0.01, "eprop")
     exits = [r.exit.exit_code for r in records if r.WhichOneof("record_type") == "exit"]
     assert exits == [0]
+
+
+def test_bad_constructor_arguments_are_named(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"^path must be a str or os.PathLike, not NoneType None$"):
+        CSVCallback(None)  # type: ignore[arg-type]
+    pytest.importorskip("tensorboard")
+    with pytest.raises(TypeError, match=r"^epoch_prefix must be a str, not int 5$"):
+        TensorBoardCallback(tmp_path / "a", epoch_prefix=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^clock must be a callable returning the wall time, not float 1.5$"):
+        TensorBoardCallback(tmp_path / "b", clock=1.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^flush_secs must be a finite number > 0, not str '10'$"):
+        TensorBoardCallback(tmp_path / "c", flush_secs="10")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^flush_secs must be a finite number > 0, not nan$"):
+        TensorBoardCallback(tmp_path / "d", flush_secs=math.nan)
+    assert list(tmp_path.iterdir()) == []  # rejected before anything was created

@@ -23,6 +23,7 @@ from plasticore.refmodel.gradient_learners import (
 from plasticore.refmodel.lif import LIFNetwork
 from plasticore.refmodel.losses import accuracy
 from plasticore.refmodel.optimizers import SGD, Adam, Optimizer
+from plasticore.refmodel.schedulers import ExponentialScheduler
 
 Make = Callable[..., GradientLearner]
 
@@ -32,18 +33,6 @@ LEARNERS: dict[str, Make] = {
     "eprop": lambda net, **kw: EligibilityTrace(net, **kw),
     "random_eprop": lambda net, **kw: EligibilityTrace(net, feedback="random", seed=0, **kw),
 }
-
-
-class ExponentialDecay:
-    """Minimal duck-typed scheduler: ``step()`` returns ``lr0 * gamma^n`` for the n-th call (n from 0)."""
-
-    def __init__(self, lr0: float, gamma: float) -> None:
-        self.lr0, self.gamma, self.n = lr0, gamma, 0
-
-    def step(self) -> float:
-        lr = self.lr0 * self.gamma**self.n
-        self.n += 1
-        return lr
 
 
 def poisson_patterns(rng: np.random.Generator, prototypes: np.ndarray, n: int, n_t: int,
@@ -94,7 +83,7 @@ def pattern_generation_losses(name: str, seed: int) -> tuple[float, float, float
     """(initial loss, final loss, loss of the all-zero output) after 800 steps of Adam with decaying lr."""
     x, target = pattern_task(seed=seed)
     net = LIFNetwork(50, 100, 1, seed=seed)
-    learner = LEARNERS[name](net, optimizer=Adam(lr=0.005), scheduler=ExponentialDecay(0.005, 0.997))
+    learner = LEARNERS[name](net, optimizer=Adam(lr=0.005), scheduler=ExponentialScheduler(0.005, 0.997))
     initial = learner.loss(x, target)
     learner.fit((x, target) for _ in range(800))
     return initial, learner.loss(x, target), 0.5 * float(np.sum(target**2))
@@ -120,7 +109,7 @@ def test_temporal_pattern_generation(name: str) -> None:
         def on_step_end(self, step: int, logs: dict[str, float]) -> None:
             losses.append(dict(logs))
 
-    learner = LEARNERS[name](net, optimizer=Adam(lr=0.005), scheduler=ExponentialDecay(0.005, 0.997),
+    learner = LEARNERS[name](net, optimizer=Adam(lr=0.005), scheduler=ExponentialScheduler(0.005, 0.997),
                              callbacks=[Record()])
     initial = learner.loss(x, target)
     learner.fit((x, target) for _ in range(800))

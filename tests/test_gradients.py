@@ -8,16 +8,31 @@ from typing import Any
 
 import numpy as np
 import pytest
+from plasticore.refmodel.callbacks import CSVCallback
 from plasticore.refmodel.gradient_learners import (
     BPTTLearner,
     EligibilityTrace,
     EPropLearner,
+    EPropParams,
+    EPropState,
     TBPTTLearner,
     eprop_gradients,
+    eprop_initial_state,
+    eprop_state_gradients,
+    eprop_step,
+    tbptt_gradients,
 )
 from plasticore.refmodel.lif import LIFNetwork, lif_scan
-from plasticore.refmodel.losses import cross_entropy_error, cross_entropy_loss
+from plasticore.refmodel.losses import (
+    LossKind,
+    accuracy,
+    check_targets,
+    cross_entropy_error,
+    cross_entropy_loss,
+    mse_loss,
+)
 from plasticore.refmodel.optimizers import SGD, Adam
+from plasticore.refmodel.schedulers import WarmupCosineScheduler
 
 Grads = dict[str, np.ndarray]
 N_IN, N_REC, N_OUT, T, B = 6, 10, 3, 37, 4
@@ -274,6 +289,50 @@ def test_eprop_chunking_is_only_a_reordering(loss: str) -> None:
         assert rel_err(grads, per_step) < 1e-12
 
 
+@pytest.mark.parametrize("recurrent", [True, False])
+@pytest.mark.parametrize("feedback", ["symmetric", "random"])
+def test_pure_eprop_step_equals_eprop_gradients_exactly(recurrent: bool, feedback: str) -> None:
+    """Scanning the pure step over the sequence gives bit for bit the loss and gradient of
+    eprop_gradients with chunk=1 (the literal per-step recursion), and the network's own readout."""
+    net = make_net(recurrent)
+    x, targets, _ = make_data()
+    check_nontrivial(net, x)
+    fb = None if feedback == "symmetric" else np.random.default_rng(7).standard_normal((N_REC, N_OUT))
+    ref_loss, ref = eprop_gradients(net, x, targets, feedback=fb, chunk=1)
+    params = EPropParams.from_network(net, fb)
+    state = eprop_initial_state(params, B)
+    ys = []
+    for t in range(T):
+        y, state = eprop_step((x[t], targets[t]), state, params)
+        ys.append(y)
+    assert state.loss == ref_loss
+    grads = eprop_state_gradients(state, params)
+    assert list(grads) == list(net.weights)
+    for key in ref:
+        np.testing.assert_array_equal(grads[key], ref[key])
+    np.testing.assert_allclose(np.stack(ys), net.forward(x)[0].y, rtol=0, atol=1e-12)
+    if not recurrent and fb is None:  # and therefore (Bellec 2020) the exact BPTT gradient
+        assert rel_err(grads, BPTTLearner(net).gradients(x, targets)) < 1e-10
+
+
+def test_pure_eprop_step_does_not_modify_its_state() -> None:
+    net = make_net()
+    x, targets, _ = make_data()
+    params = EPropParams.from_network(net)
+    state = eprop_initial_state(params, B)
+    for t in range(5):
+        _, state = eprop_step((x[t], targets[t]), state, params)
+    before = EPropState(*(np.copy(a) for a in state))
+    y1, s1 = eprop_step((x[5], targets[5]), state, params)
+    y2, s2 = eprop_step((x[5], targets[5]), state, params)
+    for old, now in zip(before, state, strict=True):
+        np.testing.assert_array_equal(old, now)
+    np.testing.assert_array_equal(y1, y2)
+    for a, b in zip(s1, s2, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert s1.loss > state.loss and not np.array_equal(s1.ebar, state.ebar)
+
+
 def test_lif_scan_matches_network_forward() -> None:
     net = make_net()
     x, _, _ = make_data()
@@ -358,6 +417,27 @@ def test_train_step_applies_scheduler_lr_and_calls_callbacks() -> None:
                           ("step", 1, {"loss": loss1, "lr": 0.02})]
 
 
+def test_fit_with_real_scheduler_and_csv_callback(tmp_path: Any) -> None:
+    """The learners drive the library's own scheduler and CSV logger: the file holds every step's loss
+    and learning rate (the warmup-cosine closed form), and on_train_end closed it."""
+    net = make_net()
+    x, targets, _ = make_data()
+    path = tmp_path / "train.csv"
+    sched = WarmupCosineScheduler(0.01, 0.001, warmup_steps=2, total_steps=5)
+    with CSVCallback(path) as cb:
+        learner = EligibilityTrace(net, optimizer=Adam(lr=0.01), scheduler=sched, callbacks=[cb])
+        losses = learner.fit([(x, targets)] * 6)
+        assert cb.closed
+    rows = path.read_text().splitlines()
+    assert rows[0] == "phase,index,loss,lr"
+    expected = [0.005, 0.01, 0.01, 0.01 * 0.75 + 0.001 * 0.25, 0.001 * 0.75 + 0.01 * 0.25, 0.001]
+    got = [r.split(",") for r in rows[1:]]
+    assert [int(r[1]) for r in got] == list(range(6))
+    assert [float(r[2]) for r in got] == losses
+    np.testing.assert_allclose([float(r[3]) for r in got], expected, rtol=1e-12)
+    assert losses[-1] < losses[0]
+
+
 def test_learner_loss_matches_forward_pass() -> None:
     net = make_net()
     x, targets, _ = make_data()
@@ -403,3 +483,131 @@ def test_bad_parameters_are_rejected_with_clear_messages() -> None:
     sched = ListScheduler([-1.0])
     with pytest.raises(ValueError, match=r"lr must be a finite number >= 0, not -1.0"):
         BPTTLearner(net, scheduler=sched).train_step(x, targets)
+
+
+def test_bad_data_is_rejected_before_any_numpy_arithmetic() -> None:
+    net = make_net()
+    x, targets, _ = make_data()
+    bad_x = x.copy()
+    bad_x[3, 1, 2] = np.nan
+    for learner in (BPTTLearner(net), TBPTTLearner(net, k=5), EligibilityTrace(net)):
+        with pytest.raises(ValueError, match=r"^inputs must be finite, not containing nan$"):
+            learner.gradients(bad_x, targets)
+    with pytest.raises(TypeError, match=r"^inputs must be an array of real numbers, not dtype complex128$"):
+        BPTTLearner(net).gradients(x + 0j, targets)
+    with pytest.raises(TypeError, match=r"^inputs must be an array of real numbers, not dtype <U1$"):
+        BPTTLearner(net).gradients(np.full(x.shape, "a"), targets)
+    bad_t = targets.copy()
+    bad_t[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match=r"^targets for loss 'mse' must be finite, not containing inf$"):
+        EligibilityTrace(net).gradients(x, bad_t)
+    with pytest.raises(TypeError, match=r"^targets for loss 'mse' must be real numbers, not dtype object$"):
+        BPTTLearner(net).gradients(x, None)
+    huge = np.full(targets.shape, 1e307)  # finite entries whose sum overflows are still valid targets
+    assert check_targets(LossKind.MSE, huge, T, B, N_OUT) is huge
+    with pytest.raises(TypeError, match=r"^net must be a LIFNetwork, not NoneType$"):
+        tbptt_gradients(None, x, targets)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^feedback must have shape \(n_rec, n_out\) = \(10, 3\), not \(3, 10\)$"):
+        eprop_gradients(net, x, targets, feedback=np.zeros((N_OUT, N_REC)))
+    with pytest.raises(ValueError, match=r"^feedback must be finite, not containing nan$"):
+        eprop_gradients(net, x, targets, feedback=np.full((N_REC, N_OUT), np.nan))
+    # a list is as good as an array
+    _, g_list = eprop_gradients(net, x, targets, feedback=np.ones((N_REC, N_OUT)).tolist())
+    _, g_arr = eprop_gradients(net, x, targets, feedback=np.ones((N_REC, N_OUT)))
+    np.testing.assert_array_equal(g_list["w_in"], g_arr["w_in"])
+
+
+def test_weights_modified_in_place_are_checked() -> None:
+    """``net.weights`` is a public, mutable dict: a replaced array of the wrong shape, dtype or with a NaN
+    is named, instead of surfacing as a broadcasting error inside the scan."""
+    x, targets, _ = make_data()
+    net = make_net()
+    net.weights["w_out"] = np.zeros((N_OUT + 1, N_REC))
+    with pytest.raises(ValueError, match=r"^net.weights\['w_out'\] must have shape \(3, 10\), not \(4, 10\)$"):
+        BPTTLearner(net).gradients(x, targets)
+    net = make_net()
+    net.weights["w_rec"][2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"^net.weights\['w_rec'\] must be finite, not containing nan$"):
+        EligibilityTrace(net).gradients(x, targets)
+    net = make_net()
+    net.weights["w_in"] = net.weights["w_in"].astype(np.float32)
+    with pytest.raises(TypeError, match=r"^net.weights\['w_in'\] must be a float64 array, not dtype float32$"):
+        TBPTTLearner(net).gradients(x, targets)
+    net = make_net()
+    del net.weights["w_rec"]
+    with pytest.raises(ValueError, match=r"^net.weights must be a dict with keys \['w_in', 'w_out', 'w_rec'\], "
+                                         r"not \['w_in', 'w_out'\]$"):
+        BPTTLearner(net).gradients(x, targets)
+
+
+def test_bad_learner_arguments_are_named() -> None:
+    net = make_net()
+    with pytest.raises(ValueError, match=r"^seed must be an int >= 0, not -1$"):
+        EligibilityTrace(net, feedback="random", seed=-1)
+    with pytest.raises(ValueError, match=r"^feedback must be one of \['symmetric', 'random'\], not an array of "
+                                         r"shape \(10, 3\) \(a custom matrix goes to eprop_gradients"):
+        EligibilityTrace(net, feedback=np.zeros((N_REC, N_OUT)))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^batches must be an iterable of \(inputs, targets\) pairs, not int$"):
+        BPTTLearner(net).fit(3)  # type: ignore[arg-type]
+    x, targets, _ = make_data()
+    with pytest.raises(TypeError, match=r"^batches\[1\] must be an \(inputs, targets\) pair, not ndarray$"):
+        BPTTLearner(net).fit([(x, targets), x])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"^callbacks must be a sequence of callback objects, not int$"):
+        BPTTLearner(net, callbacks=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^callbacks\[1\] must have at least one of the methods "
+                                        r"\['on_train_begin', 'on_step_end', 'on_train_end'\], not object"):
+        BPTTLearner(net, callbacks=[Recorder(), object()])
+
+
+def test_optimizer_rejects_bad_gradients_without_touching_weights() -> None:
+    w = {"a": np.ones((2, 3)), "b": np.zeros(4)}
+    opt = Adam(lr=0.1)
+    bad = {"a": np.ones((2, 3)), "b": np.array([0.0, np.nan, 0.0, 0.0])}
+    with pytest.raises(ValueError, match=r"^grads\['b'\] must be finite, not containing nan$"):
+        opt.apply(w, bad)
+    np.testing.assert_array_equal(w["a"], np.ones((2, 3)))  # checked before anything is written
+    assert opt.steps == 0
+    with pytest.raises(ValueError, match=r"^grads\['a'\] must have shape \(2, 3\), not \(3, 2\)$"):
+        opt.apply(w, {"a": np.ones((3, 2)), "b": np.zeros(4)})
+    with pytest.raises(TypeError, match=r"^grads must be a dict of arrays, not NoneType$"):
+        opt.apply(w, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^weights\['i'\] must be a float array \(updated in place\), "
+                                        r"not dtype int64$"):
+        SGD().apply({"i": np.zeros(2, dtype=np.int64)}, {"i": np.ones(2)})
+    opt.apply(w, {"a": [[1.0] * 3] * 2, "b": [0.0] * 4})  # array-likes are fine
+    np.testing.assert_allclose(w["a"], 1.0 - 0.1 / (1.0 + 1e-8), rtol=1e-15)  # first step: lr g / (|g| + eps)
+    with pytest.raises(TypeError, match=r"^eps must be a finite number > 0, not str '1e-8'$"):
+        Adam(eps="1e-8")  # type: ignore[arg-type]
+    assert Adam(eps=np.float32(1e-8)).eps == float(np.float32(1e-8))
+
+
+def test_loss_functions_check_their_arguments() -> None:
+    with pytest.raises(ValueError, match=r"^y and targets must have the same shape, not \(3,\) and \(4,\)$"):
+        mse_loss(np.zeros(3), np.zeros(4), 1)
+    with pytest.raises(ValueError, match=r"^batch must be an int >= 1, not 0$"):
+        mse_loss(np.zeros(3), np.zeros(3), 0)
+    with pytest.raises(TypeError, match=r"^labels must be integer class indices, not dtype float64$"):
+        cross_entropy_loss(np.zeros((2, 3)), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"^labels must be in \[0, 2\], not 3$"):
+        cross_entropy_error(np.zeros((2, 3)), np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"^y must be a readout trajectory of shape \(T, batch, n_out\), "
+                                         r"not \(3, 2\)$"):
+        accuracy(np.zeros((3, 2)), [0, 1])
+    with pytest.raises(ValueError, match=r"^labels must have shape \(batch,\) = \(2,\), not \(3,\)$"):
+        accuracy(np.zeros((4, 2, 3)), [0, 1, 2])
+
+
+def test_pure_eprop_step_checks_its_arguments() -> None:
+    net = make_net()
+    params = EPropParams.from_network(net)
+    state = eprop_initial_state(params, 2)
+    with pytest.raises(ValueError, match=r"^x_t must have shape \(2, 6\), not \(3, 6\)$"):
+        eprop_step((np.zeros((3, N_IN)), np.zeros((2, N_OUT))), state, params)
+    with pytest.raises(ValueError, match=r"^target_t must be finite, not containing nan$"):
+        eprop_step((np.zeros((2, N_IN)), np.full((2, N_OUT), np.nan)), state, params)
+    with pytest.raises(TypeError, match=r"^params must be an EPropParams, not tuple$"):
+        eprop_step((np.zeros((2, N_IN)), np.zeros((2, N_OUT))), state, tuple(params))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^batch must be an int >= 1, not 0$"):
+        eprop_initial_state(params, 0)
+    with pytest.raises(ValueError, match=r"^feedback must have shape \(10, 3\), not \(3, 10\)$"):
+        EPropParams.from_network(net, np.zeros((N_OUT, N_REC)))

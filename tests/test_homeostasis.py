@@ -73,7 +73,9 @@ def test_w_max_clips() -> None:
     for _ in range(10):  # growth factor exp(sum_k (1 - d^k) / 10) = 1.49
         dw, st = homeostasis_step(np.array([False]), w, st, p)
         w = w + dw
-    assert w[0, 0] == 0.4 and w[0, 1] < 0.4
+    d = math.exp(-1 / 10)  # the silent neuron's rate estimate decays as 10 d^k: gain exp(0.1 (1 - d^k))
+    assert w[0, 0] == 0.4
+    assert w[0, 1] == pytest.approx(0.1 * math.exp(0.1 * sum(1 - d**k for k in range(1, 11))), rel=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -94,3 +96,29 @@ def test_step_checks_shapes() -> None:
     hp = HomeostaticPlasticity(3)
     with pytest.raises(ValueError, match=r"weights must have shape \(3, n_pre\), not \(2, 4\)"):
         hp.step([0, 1, 0], np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "message"),
+    [
+        (lambda: HomeostaticPlasticity(2).step([0, 1], np.full((2, 3), math.nan)), ValueError,
+         r"^weights must be finite, not containing nan$"),
+        (lambda: HomeostaticPlasticity(2).step([0, 1], "w"), TypeError,
+         r"^weights must be an array of real numbers, not dtype <U1$"),
+        (lambda: HomeostaticPlasticity(2).step([0, 2], np.zeros((2, 3))), ValueError,
+         r"^post_spikes must be booleans or 0/1, not 2$"),
+        (lambda: homeostasis_step(np.array([True, False]), np.zeros((3, 2)),
+                                  homeostasis_initial_state(2, HomeostasisParams()), HomeostasisParams()),
+         ValueError, r"^weights must have shape \(2, n_pre\), not \(3, 2\)$"),
+        (lambda: homeostasis_step(np.array([True]), np.zeros((1, 2)),
+                                  homeostasis_initial_state(1, HomeostasisParams()), None), TypeError,
+         r"^params must be a HomeostasisParams, not NoneType$"),
+        (lambda: homeostasis_initial_state(0, HomeostasisParams()), ValueError, r"^n_post must be an int >= 1, not 0$"),
+        (lambda: homeostasis_experiment(1e-4), ValueError,
+         r"^seconds must be a finite number in \[0.001, inf\), not 0.0001$"),
+        (lambda: homeostasis_experiment(0.01, seed=-2), ValueError, r"^seed must be an int >= 0, not -2$"),
+    ],
+)
+def test_bad_arguments_are_named(call: object, exc: type[Exception], message: str) -> None:
+    with pytest.raises(exc, match=message):
+        call()  # type: ignore[operator]

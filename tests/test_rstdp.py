@@ -125,8 +125,66 @@ def test_params_errors_name_parameter_range_and_value(kwargs: dict[str, object],
 
 
 def test_params_type_error() -> None:
-    with pytest.raises(TypeError, match="lr must be a number in"):
+    with pytest.raises(TypeError, match=r"^lr must be a number in \[0, inf\), not str '0.1'$"):
         RSTDPParams(lr="0.1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^a_plus must be a number in \[0, inf\), not bool True$"):
+        RSTDPParams(a_plus=True)
+
+
+def test_step_treats_0_1_numbers_as_spike_masks() -> None:
+    """Spikes given as 0/1 integers or floats mean the same as booleans (an integer array used as an index
+    would pick rows 0 and 1 instead of masking: the bug this guards against)."""
+    p = RSTDPParams()
+    st = rstdp_initial_state(3, 2)
+    st = st._replace(pre_trace=np.array([0.5, 0.25, 0.125]), post_trace=np.array([0.3, 0.6]))
+    w = np.full((2, 3), 0.5)
+    ref_dw, ref = rstdp_step(np.array([True, False, True]), np.array([False, True]), 0.5, w, st, p)
+    for pre, post in (([1, 0, 1], [0, 1]), (np.array([1.0, 0.0, 1.0]), np.array([0.0, 1.0]))):
+        dw, new = rstdp_step(pre, post, 0.5, w, st, p)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(dw, ref_dw)
+        for a, b in zip(new, ref, strict=True):
+            np.testing.assert_array_equal(a, b)
+    # eligibility by hand: post 1 pairs with x = d+ x_old + s_pre, pre 0 and 2 pair with y_hat = d- y_old
+    d = math.exp(-1 / 20)
+    x = d * np.array([0.5, 0.25, 0.125]) + [1, 0, 1]
+    y_hat = d * np.array([0.3, 0.6])
+    e = np.zeros((2, 3))
+    e[1] += x
+    e[:, [0, 2]] -= y_hat[:, None]
+    np.testing.assert_allclose(ref.eligibility, e, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "message"),
+    [
+        (lambda st, w, p: rstdp_step(np.zeros(2, bool), np.zeros(2, bool), 0.0, w, st, p), ValueError,
+         r"^pre_spikes must have shape \(3,\), not \(2,\)$"),
+        (lambda st, w, p: rstdp_step(np.zeros(3, bool), np.array([0, 2]), 0.0, w, st, p), ValueError,
+         r"^post_spikes must be booleans or 0/1, not 2$"),
+        (lambda st, w, p: rstdp_step(np.zeros(3, bool), np.zeros(2, bool), np.ones(3), w, st, p), ValueError,
+         r"^reward must be a scalar or have shape \(2,\), not \(3,\)$"),
+        (lambda st, w, p: rstdp_step(np.zeros(3, bool), np.zeros(2, bool), 0.0, w.T, st, p), ValueError,
+         r"^weights must have shape \(2, 3\), not \(3, 2\)$"),
+        (lambda st, w, p: rstdp_step(np.zeros(3, bool), np.zeros(2, bool), 0.0, w, st, None), TypeError,
+         r"^params must be an RSTDPParams, not NoneType$"),
+        (lambda st, w, p: rstdp_initial_state(0, 2), ValueError, r"^n_pre must be an int >= 1, not 0$"),
+        (lambda st, w, p: stdp_window([1.0, math.nan], p), ValueError, r"^delta_t must be finite, not containing nan$"),
+        (lambda st, w, p: RewardModulatedLearner(3, 2).step([1, 0, 0], [0, 1], "1", w), TypeError,
+         r"^reward must be an array of real numbers, not dtype <U1$"),
+        (lambda st, w, p: RewardModulatedLearner(3, 2).step([1, 0, 0], [0, 1], 1.0, np.full((2, 3), math.nan)),
+         ValueError, r"^weights must be finite, not containing nan$"),
+        (lambda st, w, p: RewardModulatedLearner(3, 2).step(["a"] * 3, [0, 1], 1.0, w), TypeError,
+         r"^pre_spikes must be booleans or 0/1, not dtype <U1$"),
+        (lambda st, w, p: distal_reward_experiment(100.0, seed=-1), ValueError, r"^seed must be an int >= 0, not -1$"),
+        (lambda st, w, p: distal_reward_experiment(0.5), ValueError,
+         r"^duration_ms must be a finite number in \[1, inf\), not 0.5$"),
+        (lambda st, w, p: distal_reward_experiment(100.0, config={"n_in": 5}), TypeError,
+         r"^config must be a DistalRewardConfig, not dict$"),
+    ],
+)
+def test_bad_arguments_are_named(call: object, exc: type[Exception], message: str) -> None:
+    with pytest.raises(exc, match=message):
+        call(rstdp_initial_state(3, 2), np.zeros((2, 3)), RSTDPParams())  # type: ignore[operator]
 
 
 # ---- the fixed-point twin ------------------------------------------------------------------------------

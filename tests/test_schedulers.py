@@ -265,3 +265,12 @@ def test_invalid_arguments_raise_valueerror(make: Callable[[], Scheduler], messa
 def test_wrong_types_raise_typeerror(make: Callable[[], Scheduler], message: str) -> None:
     with pytest.raises(TypeError, match=f"^{message}$"):
         make()
+
+
+def test_load_state_dict_rejects_non_mapping() -> None:
+    sched = StepScheduler(0.1, 10)
+    with pytest.raises(TypeError, match=r"^state must be a mapping from state_dict\(\), not NoneType$"):
+        sched.load_state_dict(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^state must be a mapping from state_dict\(\), not list$"):
+        sched.load_state_dict([("steps_taken", 3)])  # type: ignore[arg-type]
+    assert sched.steps_taken == 0

@@ -14,7 +14,9 @@ from plasticore.refmodel.stp import (
     STPParams,
     run_lif_with_stp,
     stp_event_releases,
+    stp_initial_state,
     stp_steady_state,
+    stp_step,
 )
 
 
@@ -90,7 +92,7 @@ def test_facilitating_regime_matches_event_map_and_facilitates() -> None:
     assert rel.argmax() >= 3  # the peak comes after several spikes
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
 @given(
     u_se=st.floats(0.01, 1.0),
     tau_d=st.floats(1.0, 2000.0),
@@ -154,5 +156,50 @@ def test_update_checks_spikes() -> None:
     stp = ShortTermPlasticity(shape=3)
     with pytest.raises(ValueError, match=r"pre_spikes must have shape \(3,\), not \(2,\)"):
         stp.update([1, 0])
-    with pytest.raises(ValueError, match="pre_spikes must be booleans or 0/1"):
+    with pytest.raises(ValueError, match=r"^pre_spikes must be booleans or 0/1, not 3$"):
         stp.update([1, 0, 3])
+    with pytest.raises(TypeError, match=r"^pre_spikes must be booleans or 0/1, not dtype object$"):
+        stp.update([None, 1, 0])
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "message"),
+    [
+        (lambda: ShortTermPlasticity(shape=0), ValueError, r"^shape must be an int >= 1, not 0$"),
+        (lambda: ShortTermPlasticity(shape=2.5), TypeError,  # type: ignore[arg-type]
+         r"^shape must be an int >= 1 or a tuple of them, not float 2.5$"),
+        (lambda: stp_initial_state((3, -1)), ValueError, r"^shape\[1\] must be an int >= 1, not -1$"),
+        (lambda: stp_step(np.array([True, False]), stp_initial_state(3), STPParams()), ValueError,
+         r"^pre_spikes must have shape \(3,\), not \(2,\)$"),
+        (lambda: stp_step(np.array([2.0]), stp_initial_state(1), STPParams()), ValueError,
+         r"^pre_spikes must be booleans or 0/1, not 2.0$"),
+        (lambda: stp_step(np.array([True]), stp_initial_state(1), None), TypeError,  # type: ignore[arg-type]
+         r"^params must be an STPParams, not NoneType$"),
+        (lambda: stp_event_releases([10.0, 30.0, 30.0], STPParams()), ValueError,
+         r"^spike_times must be strictly increasing, not 30.0 then 30.0 at index 2$"),
+        (lambda: stp_event_releases([[1.0, 2.0]], STPParams()), ValueError,
+         r"^spike_times must have shape \(n,\), not \(1, 2\)$"),
+        (lambda: run_lif_with_stp(None, np.zeros((2, 1, 1)), STPParams()), TypeError,  # type: ignore[arg-type]
+         r"^network must be a LIFNetwork, not NoneType$"),
+        (lambda: run_lif_with_stp(LIFNetwork(1, 1, 1), np.full((2, 1, 1), 0.5), STPParams()), ValueError,
+         r"^inputs must be booleans or 0/1, not 0.5$"),
+    ],
+)
+def test_bad_arguments_are_named(call: object, exc: type[Exception], message: str) -> None:
+    with pytest.raises(exc, match=message):
+        call()  # type: ignore[operator]
+
+
+def test_pure_step_does_not_modify_its_state() -> None:
+    p = STPParams(u_se=0.3, tau_d=100.0, tau_f=50.0)
+    st = stp_initial_state(4)
+    for k in range(30):
+        _, st = stp_step(np.arange(4) == k % 4, st, p)
+    u0, x0 = st.u.copy(), st.x.copy()
+    r1, s1 = stp_step(np.array([1, 0, 1, 0]), st, p)
+    r2, s2 = stp_step(np.array([True, False, True, False]), st, p)
+    np.testing.assert_array_equal(st.u, u0)
+    np.testing.assert_array_equal(st.x, x0)
+    np.testing.assert_array_equal(r1, r2)
+    np.testing.assert_array_equal(s1.x, s2.x)
+    assert r1[0] > 0 and r1[1] == 0

@@ -30,7 +30,7 @@ from plasticore.refmodel.rstdp import (
     stdp_window,
 )
 from plasticore.refmodel.stp import ShortTermPlasticity, stp_steady_state
-from plasticore.refmodel.structural import rewiring_task
+from plasticore.refmodel.structural import GrowthMode, rewiring_task
 
 plt.rcParams.update({"svg.hashsalt": "plasticore", "figure.dpi": 100, "font.size": 9})
 SAVE = {"metadata": {"Software": None}, "dpi": 110}
@@ -200,14 +200,18 @@ def fig_homeostasis(figdir: Path) -> dict[str, float]:
 def fig_rewiring(figdir: Path) -> dict[str, float]:
     on = rewiring_task(epochs=30, seed=0, rewiring=True, eval_every=2)
     off = rewiring_task(epochs=30, seed=0, rewiring=False, eval_every=2)
-    fig, ax = plt.subplots(1, 3, figsize=(10, 3.2), gridspec_kw={"width_ratios": [1.6, 1, 1]})
-    ax[0].plot(on.epochs, on.accuracy, "o-", label="accuracy, rewiring")
+    act = rewiring_task(epochs=30, seed=0, rewiring=True, eval_every=2, growth=GrowthMode.ACTIVITY)
+    fig, ax = plt.subplots(1, 3, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1.8, 1, 1]})
+    ax[0].plot(on.epochs, on.accuracy, "o-", label="accuracy, random regrowth")
+    ax[0].plot(act.epochs, act.accuracy, "^-", ms=4, color="C4", label="accuracy, activity-guided growth")
     ax[0].plot(off.epochs, off.accuracy, "s--", label="accuracy, weights only")
-    ax[0].plot(on.epochs, on.correct_fraction, ":", color="C2", label="synapses on the right class")
+    ax[0].plot(on.epochs, on.correct_fraction, ":", color="C2", label="synapses on the right class (random)")
+    ax[0].plot(act.epochs, act.correct_fraction, ":", color="C4", label="synapses on the right class (activity)")
     ax[0].set(xlabel="epoch (4 x 100 ms)", ylabel="fraction", title="wrong initial wiring, 4 classes",
-              ylim=(-0.05, 1.05))
-    ax[0].legend(frameon=False, fontsize=7)
-    panels = ((ax[1], on.index_history[0], "initial wiring"), (ax[2], on.index_history[-1], "after 30 epochs"))
+              ylim=(-0.05, 1.45), yticks=np.linspace(0.0, 1.0, 6))
+    ax[0].legend(frameon=False, fontsize=6.5, loc="upper center", ncol=2)
+    panels = ((ax[1], on.index_history[0], "initial wiring\n"),
+              (ax[2], on.index_history[-1], "after 30 epochs\n(random regrowth)"))
     for a, idx, title in panels:
         mat = np.zeros((idx.shape[0], 40))
         np.put_along_axis(mat, idx, 1.0, axis=1)
@@ -218,7 +222,9 @@ def fig_rewiring(figdir: Path) -> dict[str, float]:
     plt.close(fig)
     return {"acc_on": float(on.accuracy[-1]), "acc_off": float(off.accuracy[-1]),
             "correct": float(on.correct_fraction[-1]), "rewired": on.n_rewired,
-            "first_full": float(on.epochs[np.argmax(on.accuracy >= 0.9)])}
+            "first_full": float(on.epochs[np.argmax(on.accuracy >= 0.9)]),
+            "acc_act": float(act.accuracy[-1]), "correct_act": float(act.correct_fraction[-1]),
+            "first_full_act": float(act.epochs[np.argmax(act.accuracy >= 0.9)])}
 
 
 def main() -> None:
@@ -299,7 +305,10 @@ scale factors {hom['gain_min']:.2f}-{hom['gain_max']:.2f}.
 Budget 10 synapses per output, 40 inputs in 4 classes; outputs start wired to the wrong class. With
 rewiring (prune w < 0.05, random regrowth at w = 0.1): accuracy {rew['acc_on']:.2f} after 30 epochs (>= 0.9
 from epoch {rew['first_full']:.0f}), {100 * rew['correct']:.0f} % of synapses on the right class,
-{rew['rewired']} synapses replaced. Weights only: accuracy {rew['acc_off']:.2f}.
+{rew['rewired']} synapses replaced. Activity-guided growth (new partners drawn in proportion to the input
+rates of the last presentation): accuracy {rew['acc_act']:.2f} after 30 epochs (>= 0.9 from epoch
+{rew['first_full_act']:.0f}), {100 * rew['correct_act']:.0f} % of synapses on the right class. Weights only:
+accuracy {rew['acc_off']:.2f}.
 """
     (out / "plasticity.md").write_text(md)
     print(f"wrote {out / 'plasticity.md'} and {len(list(figdir.glob('plasticity_*.png')))} figures")
