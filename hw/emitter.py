@@ -41,6 +41,25 @@ def _check_hdl(hdl: str) -> str:
     return key
 
 
+_VERILOG_SENS = re.compile(r"^(\s*always @\()([^)]*)(\) begin)", re.MULTILINE)
+_VHDL_SENS = re.compile(r"^(\s*[A-Za-z0-9_]+: process \()([^)]*)(\) is)", re.MULTILINE)
+
+
+def canonical_sensitivity(text: str) -> str:
+    """Sort every sensitivity list.
+
+    MyHDL builds them from Python sets, so their order follows the process's string-hash seed
+    (``PYTHONHASHSEED``); the order has no meaning in Verilog or VHDL. Sorting makes the output identical
+    in every process.
+    """
+
+    def fix(m: re.Match[str]) -> str:
+        names = sorted(n.strip() for n in m.group(2).split(","))
+        return f"{m.group(1)}{', '.join(names)}{m.group(3)}"
+
+    return _VHDL_SENS.sub(fix, _VERILOG_SENS.sub(fix, text))
+
+
 def reset_block_names() -> None:
     """Forget MyHDL's process-global instance counters so names in the output do not depend on what was
     elaborated before (MyHDL numbers instances across the whole process: ``o1_synapse_update0_0_1``)."""
@@ -74,6 +93,7 @@ def convert_block(make_top: Callable[[], Any], hdl: str, name: str, out_dir: Pat
         for f in produced:
             text = f.read_text()
             text = "\n".join(line.rstrip() for line in text.splitlines()).strip("\n") + "\n"
+            text = canonical_sensitivity(text)
             dest = out_dir / f.name
             dest.write_text(text)
             files.append(dest)

@@ -87,3 +87,24 @@ def test_build_entry_point_writes_both_standard_configs(tmp_path: Path) -> None:
     names = sorted(p.name for p in (tmp_path / "verilog").iterdir())
     assert names == ["o1_lane.v", "o1_lane_w8t6r4l3s2.v"]
     assert (tmp_path / "vhdl" / "o1_lane_w8t6r4l3s2.vhd").exists() and (tmp_path / "manifest.json").exists()
+
+
+def test_output_is_identical_across_processes_with_different_hash_seeds(tmp_path: Path) -> None:
+    """MyHDL orders sensitivity lists by Python set order; the emitter canonicalizes them."""
+    import os
+    import sys
+
+    code = (
+        "import sys\n"
+        "from plasticore.hw import OnlineO1ArrayEmitter, OnlineO1LearningEmitter\n"
+        "from plasticore.refmodel import OnlineO1Config\n"
+        "c = OnlineO1Config()\n"
+        "sys.stdout.write(OnlineO1LearningEmitter(c).generate('verilog') + OnlineO1LearningEmitter(c).generate('vhdl')"
+        " + OnlineO1ArrayEmitter(c, 5, 7, 2).generate('verilog') + OnlineO1ArrayEmitter(c, 5, 7, 2).generate('vhdl'))\n"
+    )
+    outs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                check=True).stdout)
+    assert len(outs) == 1
