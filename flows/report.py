@@ -232,7 +232,7 @@ def resources_markdown(recs: list[dict[str, Any]]) -> str:
         )
     bars = {"ice40-up5k": 48.0, "ecp5-25f": 150.0}
     lines += ["", "Fmax bars (48 MHz UP5K, 150 MHz ECP5-25F; median over seeds): the stand-alone lane, and the",
-              "fastest array (its lanes run the same update, combinational or in three pipeline stages):", ""]
+              "fastest array (its lanes run the same update, combinational or in five pipeline stages):", ""]
     for r in recs:
         if r["design"] == "o1_lane" and r["target"] in bars:
             f, bar = r["measured"]["fmax_median_mhz"], bars[r["target"]]

@@ -3,8 +3,8 @@
 >>> em = OnlineO1ArrayEmitter(OnlineO1Config(), n_pre=5, n_post=7, lanes=3)
 >>> em.cycles_per_timestep          # n_pre * ceil(n_post / lanes) + 4
 19
->>> OnlineO1ArrayEmitter(OnlineO1Config(), 5, 7, 3, pipelined_update=True).cycles_per_timestep   # ... + 6
-21
+>>> OnlineO1ArrayEmitter(OnlineO1Config(), 5, 7, 3, pipelined_update=True).cycles_per_timestep   # ... + 8
+23
 
 Deterministic (via :func:`plasticore.hw.emitter.convert_block`): the same parameters give byte-identical files.
 ``memory`` chooses where the synapse words live:
@@ -17,8 +17,8 @@ Deterministic (via :func:`plasticore.hw.emitter.convert_block`): the same parame
   exceeds the UP5K's EBR (30 x 4 kbit) and fits the UP5K's four SPRAMs, else ``"inferred"`` (a UP5K-oriented
   rule: for other devices pass ``"inferred"``).
 
-``pipelined_update=True`` computes the update in three pipeline stages
-(:func:`~plasticore.hw.o1_array_update.o1_array_update`) instead of one combinational block: two more clocks
+``pipelined_update=True`` computes the update in five pipeline stages
+(:func:`~plasticore.hw.o1_array_update.o1_array_update`) instead of one combinational block: four more clocks
 per timestep and a much shorter critical path (use it for the clock rate).
 
 The written HDL is for synthesis; ``write(..., sim_models=True)`` adds the ``SB_SPRAM256KA`` simulation model
@@ -122,7 +122,7 @@ class OnlineO1ArrayEmitter:
 
     @property
     def cycles_per_timestep(self) -> int:
-        """``n_pre * ceil(n_post / lanes) + 4`` (``+ 6`` pipelined) clocks from ``start`` to ``done``."""
+        """``n_pre * ceil(n_post / lanes) + 4`` (``+ 8`` pipelined) clocks from ``start`` to ``done``."""
         return cycles_per_timestep(self.n_pre, self.n_post, self.lanes, self.pipelined_update)
 
     def _top(self) -> Any:

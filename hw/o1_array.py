@@ -34,9 +34,9 @@ every lane computes the next weight and eligibility of its synapse ``(i, k*P+p)`
 :func:`~plasticore.hw.o1_synapse_update.o1_synapse_update`, the array the next pre trace of row ``i`` and each
 lane the next post trace of column ``k*P+p`` with :func:`~plasticore.hw.o1_trace.o1_trace_next`.
 Stage 3: the results are registered (edge ``E0 + n + 3``) and written back on edge ``E0 + n + 4``
-(with ``pipelined_update=True`` the update takes stages 2 to 4 in
-:func:`~plasticore.hw.o1_array_update.o1_array_update`, results registered on ``E0 + n + 5`` and written back
-on ``E0 + n + 6``; the read-to-write distance stays odd, 3 or 5 edges, for the SPRAM banks): every
+(with ``pipelined_update=True`` the update takes stages 2 to 6 in
+:func:`~plasticore.hw.o1_array_update.o1_array_update`, results registered on ``E0 + n + 7`` and written back
+on ``E0 + n + 8``; the read-to-write distance stays odd, 3 or 7 edges, for the SPRAM banks): every
 synapse; the pre trace of row ``i`` with the row's last item (``k = K - 1``); the post traces during the
 last row (``i = n_pre - 1``). Every synapse is read once and written once per timestep, each trace is
 written only after its last read of the timestep, and a new timestep starts only after the last write:
@@ -46,7 +46,7 @@ there is no read-after-write hazard, and every synapse sees the traces from befo
 **Cycles per timestep** (rising edges from ``E0`` to the edge after which ``done`` is high, both included)::
 
     cycles = n_pre * ceil(n_post / lanes) + 4        (pipelined_update=False, the default)
-    cycles = n_pre * ceil(n_post / lanes) + 6        (pipelined_update=True)
+    cycles = n_pre * ceil(n_post / lanes) + 8        (pipelined_update=True)
 
 ``start`` may be raised again in the clock in which ``done`` is high, so back-to-back timesteps take
 exactly ``cycles`` clocks each, plus the host's loads of spikes and rewards (one word per clock:
@@ -83,8 +83,9 @@ in 1..65536 with ``n_pre * n_post <= 2^22``, ``lanes`` in ``1..n_post``, ``memor
 ``"spram"`` (``spram``: ``W + T <= 32`` and ``3 <= n_pre * ceil(n_post / lanes) <= 32768``); see
 :func:`check_array_params`. ``pipelined_update``: ``False`` reuses the combinational
 :func:`~plasticore.hw.o1_synapse_update.o1_synapse_update` (one long path: ~12-16 MHz on the UP5K);
-``True`` uses the three-stage :func:`~plasticore.hw.o1_array_update.o1_array_update` (two more clocks per
-timestep, a much shorter critical path). Emit HDL with :class:`plasticore.hw.array_emitter.OnlineO1ArrayEmitter`.
+``True`` uses the five-stage :func:`~plasticore.hw.o1_array_update.o1_array_update` (four more clocks per
+timestep, a much shorter critical path: no clock period holds more than one carry chain, or the product
+alone). Emit HDL with :class:`plasticore.hw.array_emitter.OnlineO1ArrayEmitter`.
 
 Host rules: a write is accepted only in a clock in which ``busy`` and ``start`` are low (writes presented
 while busy or together with ``start`` are dropped, so they cannot corrupt a running timestep); read only
@@ -104,14 +105,17 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 from .o1_array_lane import o1_array_lane
 from .o1_array_ram import o1_array_ram
 from .o1_array_synmem import synmem_check
+from .o1_array_update import UPDATE_LATENCY, delay_line
 from .o1_trace import o1_trace_next
 
 MAX_NEURONS = 1 << 16
 MEMORIES: tuple[str, ...] = ("inferred", "spram")
 READ_LATENCY = 3  # rising edges from the one sampling row/col to the one after which rd_* show the values
 PIPELINE_DEPTH = 4  # edges from issuing an item (stage 0) to its write-back, both included
-PIPELINED_DEPTH = 6  # the same with pipelined_update=True
+PIPELINED_DEPTH = 3 + UPDATE_LATENCY  # the same with pipelined_update=True (8)
 MAX_SYNAPSES = 1 << 22
+# the SPRAM parity banks need an odd read-to-write distance (depth - 1)
+assert (PIPELINE_DEPTH - 1) % 2 == 1 and (PIPELINED_DEPTH - 1) % 2 == 1
 
 
 def _check_count(name: str, value: object, lo: int, hi: int) -> int:
@@ -157,7 +161,7 @@ def synapse_depth(n_pre: int, n_post: int, lanes: int) -> int:
 
 
 def pipeline_depth(pipelined_update: bool = False) -> int:
-    """Edges from issuing an item to its write-back, both included: 4, or 6 with the pipelined update.
+    """Edges from issuing an item to its write-back, both included: 4, or 8 with the pipelined update.
 
     The read-to-write distance (``depth - 1``) is odd, which the SPRAM parity banks rely on.
     """
@@ -399,49 +403,24 @@ def o1_array(
                 busy_q.next = 0
                 done_q.next = 1
 
-    if pipelined_update:  # two more stages between stage 2 and the write-back
-        x3_valid = Signal(bool(0))
-        x4_valid = Signal(bool(0))
+    if pipelined_update:  # UPDATE_LATENCY - 1 more stages between stage 2 and the write-back
+        lat = UPDATE_LATENCY
+        x_valid = Signal(intbv(0)[lat:])  # bit j: the item of stage 3 + j is valid
 
         @always(clk.posedge)
-        def valid_wb() -> None:
+        def valid_pipe() -> None:
             if rst:
-                x3_valid.next = 0
-                x4_valid.next = 0
-                wb_valid.next = 0
+                x_valid.next = 0
             else:
-                x3_valid.next = s2_valid
-                x4_valid.next = x3_valid
-                wb_valid.next = x4_valid
+                x_valid.next = concat(x_valid[lat - 1:0], s2_valid)
 
-        x3_i = Signal(intbv(0)[ib:])
-        x3_k = Signal(intbv(0)[kb:])
-        x3_a = Signal(intbv(0)[ab:])
-        x3_last_col = Signal(bool(0))
-        x3_last_row = Signal(bool(0))
-        x4_i = Signal(intbv(0)[ib:])
-        x4_k = Signal(intbv(0)[kb:])
-        x4_a = Signal(intbv(0)[ab:])
-        x4_last_col = Signal(bool(0))
-        x4_last_row = Signal(bool(0))
+        @always_comb
+        def valid_wb() -> None:
+            wb_valid.next = x_valid[lat - 1]
 
-        @always(clk.posedge)
-        def tags_wb() -> None:
-            x3_i.next = s2_i
-            x3_k.next = s2_k
-            x3_a.next = s2_a
-            x3_last_col.next = s2_last_col
-            x3_last_row.next = s2_last_row
-            x4_i.next = x3_i
-            x4_k.next = x3_k
-            x4_a.next = x3_a
-            x4_last_col.next = x3_last_col
-            x4_last_row.next = x3_last_row
-            wb_i.next = x4_i
-            wb_k.next = x4_k
-            wb_a.next = x4_a
-            wb_last_col.next = x4_last_col
-            wb_last_row.next = x4_last_row
+        tags_wb = [delay_line(clk, s2_i, wb_i, lat), delay_line(clk, s2_k, wb_k, lat),
+                   delay_line(clk, s2_a, wb_a, lat), delay_line(clk, s2_last_col, wb_last_col, lat),
+                   delay_line(clk, s2_last_row, wb_last_row, lat), valid_pipe]
 
     else:
 
@@ -527,14 +506,13 @@ def o1_array(
     pre_unit = o1_trace_next(r_pre, r_spike, pre_next, c)
 
     if pipelined_update:
-        x3_pre = Signal(intbv(0)[tb:])
-        x4_pre = Signal(intbv(0)[tb:])
+        pre_next_u = Signal(intbv(0)[tb:])
 
-        @always(clk.posedge)
-        def pre_stage3() -> None:
-            x3_pre.next = pre_next
-            x4_pre.next = x3_pre
-            wb_pre.next = x4_pre
+        @always_comb
+        def pre_bits() -> None:
+            pre_next_u.next = pre_next
+
+        pre_stage3 = [pre_bits, delay_line(clk, pre_next_u, wb_pre, UPDATE_LATENCY)]
 
     else:
 

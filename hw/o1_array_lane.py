@@ -42,14 +42,14 @@ q_post_out     out  ``T``     same chain for the post trace
 Parameters: ``config``, ``lane`` (``p``), ``syn_depth`` (``n_pre * K``), ``post_depth`` (``K``), ``memory``
 (``"inferred"``: :func:`~plasticore.hw.o1_array_ram.o1_array_ram`; ``"spram"``:
 :func:`~plasticore.hw.o1_array_synmem.o1_array_synmem`), ``pipelined`` (the update in one stage with
-:func:`~plasticore.hw.o1_synapse_update.o1_synapse_update`, or in three with
+:func:`~plasticore.hw.o1_synapse_update.o1_synapse_update`, or in five with
 :func:`~plasticore.hw.o1_array_update.o1_array_update`).
 
 Timing: stage 1, the RAMs read on the edge after the address; stage 2, their words are registered
 (``r_*``). Then either the next eligibility/weight (:func:`~plasticore.hw.o1_synapse_update.o1_synapse_update`)
 and next post trace (:func:`~plasticore.hw.o1_trace.o1_trace_next`) are computed combinationally and
-registered (``wb_*``, stage 3), or (``pipelined``) the three-stage update produces them two clocks later
-(stages 3, 4, 5) and the post trace is delayed to match; the RAMs write the ``wb_*`` words on the next edge.
+registered (``wb_*``, stage 3), or (``pipelined``) the five-stage update produces them four clocks later
+(stages 3 to 7) and the post trace is delayed to match; the RAMs write the ``wb_*`` words on the next edge.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .o1_array_ram import o1_array_ram
 from .o1_array_synmem import o1_array_synmem
-from .o1_array_update import o1_array_update
+from .o1_array_update import UPDATE_LATENCY, delay_line, o1_array_update
 from .o1_synapse_update import o1_synapse_update
 from .o1_trace import o1_trace_next
 
@@ -159,19 +159,13 @@ def o1_array_lane(
     if pipelined:
         update = o1_array_update(clk, w_old, e_old, pre_trace, r_trace, pre_spike, post_spike, reward, w_new, e_new,
                                  c)
-        x3_post = Signal(intbv(0)[tb:])
-        x4_post = Signal(intbv(0)[tb:])
 
         @always_comb
         def stage3() -> None:
             wb_w.next = w_new
             wb_e.next = e_new[tb:]
 
-        @always(clk.posedge)
-        def post_delay() -> None:
-            x3_post.next = post_new
-            x4_post.next = x3_post
-            wb_post.next = x4_post
+        post_delay = delay_line(clk, post_new, wb_post, UPDATE_LATENCY)
 
         stages: tuple[Any, ...] = (update, stage3, post_delay)
     else:

@@ -1,12 +1,15 @@
-"""``o1_array_update``: the O(1) synapse update in three pipeline stages (for the array's clock rate).
+"""``o1_array_update``: the O(1) synapse update in five pipeline stages (for the array's clock rate).
 
 The same function as :func:`~plasticore.hw.o1_synapse_update.o1_synapse_update`, bit for bit, split by
-registers so that no clock period holds more than about two carry chains:
+registers so that no clock period holds more than one carry chain (or the product alone):
 
-* stage A: ``decayS(e) = e - trunc(e / 2^s)`` (the bias form: ``(e + [e < 0] (2^s - 1)) >> s`` is
-  ``trunc(e / 2^s)``; it equals ``sign(e) (|e| - (|e| >> s))``) and ``pd = pot - dep``; registered;
-* stage B: ``e' = sat(decayS(e) + pd, -2^(T-1), 2^(T-1) - 1)``; registered;
-* stage C: ``w' = sat(w + ((r * e') >> L), 0, 2^W - 1)``; registered (the outputs).
+* stage A: ``q = trunc(e / 2^s)`` (the bias form: ``(e + [e < 0] (2^s - 1)) >> s``) and ``pd = pot - dep``;
+  registered;
+* stage B: ``decayS(e) = e - q`` (it equals ``sign(e) (|e| - (|e| >> s))``); registered;
+* stage C: ``e' = sat(decayS(e) + pd, -2^(T-1), 2^(T-1) - 1)`` (saturation by bit tests); registered;
+* stage D: the product ``r * e'`` alone (a DSP block with a registered output where there is one);
+  registered;
+* stage E: ``w' = sat(w + ((r * e') >> L), 0, 2^W - 1)``; registered (the outputs).
 
 Ports (``W, T, R`` from the config)
 -----
@@ -18,11 +21,13 @@ post_trace        in   unsigned ``T``  post trace before the step          }
 pre_spike         in   1 bit                                              }
 post_spike        in   1 bit                                              }
 reward            in   signed ``R``                                        }
-weight_next       out  unsigned ``W``  registered: valid after edge ``t + 2`` (latency 3 edges)
-eligibility_next  out  signed ``T``    registered: valid after edge ``t + 2``
+weight_next       out  unsigned ``W``  registered: valid after edge ``t + 4`` (latency 5 edges)
+eligibility_next  out  signed ``T``    registered: valid after edge ``t + 4``
 
 Every sum and product is its own range-sized signal with explicitly widened operands (see
-:mod:`plasticore.hw.widths`); saturation of the weight tests bits, not constants >= 2^31.
+:mod:`plasticore.hw.widths`); saturation tests bits, not constants >= 2^31.
+
+:func:`delay_line` is the register chain the array uses to keep its tags and traces in step with the update.
 """
 
 from __future__ import annotations
@@ -35,11 +40,31 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 from .sign_extend import sign_extend
 from .widths import eligibility_sum_range, product_range, weight_sum_range
 
-UPDATE_LATENCY = 3
+UPDATE_LATENCY = 5
 
 
 def _signed(bits: int) -> Any:
     return Signal(intbv(0, min=-(1 << (bits - 1)), max=1 << (bits - 1)))
+
+
+@block
+def pipe_reg(clk: Any, d: Any, q: Any) -> Any:
+    """One register: ``q`` is ``d`` of the previous edge (same width and range)."""
+
+    @always(clk.posedge)
+    def reg() -> None:
+        q.next = d
+
+    return reg
+
+
+@block
+def delay_line(clk: Any, d: Any, q: Any, stages: int) -> Any:
+    """``stages >= 1`` registers in a chain: ``q`` is ``d`` of ``stages`` edges before."""
+    if stages < 1:
+        raise ValueError(f"stages must be >= 1, not {stages}")
+    taps = [d] + [Signal(d.val) for _ in range(stages - 1)] + [q]
+    return [pipe_reg(clk, taps[i], taps[i + 1]) for i in range(stages)]
 
 
 @block
@@ -62,21 +87,24 @@ def o1_array_update(
     k = eligibility_sum_range(c).bits  # T + 2
     p = product_range(c).bits  # R + T
     n = max(weight_sum_range(c).bits, p)
+    assert k == t + 2
     decays = 0 < s < t  # s >= T: |e| <= 2^(T-1) < 2^s, so |e| >> s = 0 and e is unchanged
     bias = (1 << s) - 1
 
-    # ---- stage A ----
+    # ---- stage A: quotient, pot - dep ----
     e_ext = _signed(k)
+    bias_v = _signed(k)  # bias if e < 0 else 0
     e_b = _signed(k)  # e + bias (e < 0): in [-2^(T-1), 2^T - 2] for s < T
     q = _signed(k)  # trunc(e / 2^s)
-    e_dec = _signed(k)
     pot = _signed(k)
     dep = _signed(k)
     pd = _signed(k)  # pot - dep in [-M, M]
-    a_e_dec = _signed(k)
+    a_e = _signed(k)
+    a_q = _signed(k)
     a_pd = _signed(k)
     a_w = Signal(intbv(0, min=0, max=w_max + 1))
     a_r = Signal(intbv(0, min=c.reward_min, max=c.reward_max + 1))
+    e_dec = _signed(k)  # stage B: decayS(e) = e - q
 
     @always_comb
     def extend() -> None:
@@ -84,27 +112,36 @@ def o1_array_update(
 
     if decays:
 
+        # one adder, its second operand a mux (folded into the adder's LUTs), not a mux after an adder
+        @always_comb
+        def bias_mux() -> None:
+            if eligibility[t - 1]:
+                bias_v.next = bias
+            else:
+                bias_v.next = 0
+
         @always_comb
         def add_bias() -> None:
-            if e_ext < 0:
-                e_b.next = e_ext + bias
-            else:
-                e_b.next = e_ext
+            e_b.next = e_ext + bias_v
 
         @always_comb
         def quotient() -> None:
             q.next = e_b >> s
 
+        @always(clk.posedge)
+        def reg_q() -> None:
+            a_q.next = q
+
         @always_comb
         def decay() -> None:
-            e_dec.next = e_ext - q
+            e_dec.next = a_e - a_q
 
-        stage_a_decay: tuple[Any, ...] = (add_bias, quotient, decay)
+        stage_a_decay: tuple[Any, ...] = (bias_mux, add_bias, quotient, reg_q, decay)
     else:
 
         @always_comb
         def decay() -> None:
-            e_dec.next = e_ext
+            e_dec.next = a_e
 
         stage_a_decay = (decay,)
 
@@ -128,50 +165,75 @@ def o1_array_update(
 
     @always(clk.posedge)
     def reg_a() -> None:
-        a_e_dec.next = e_dec
+        a_e.next = e_ext
         a_pd.next = pd
         a_w.next = weight
         a_r.next = reward
 
-    # ---- stage B ----
-    e_sum = _signed(k)
-    e_new = Signal(intbv(0, min=e_lo, max=e_hi + 1))
-    b_e = Signal(intbv(0, min=e_lo, max=e_hi + 1))
+    # ---- stage B: decay ----
+    b_e_dec = _signed(k)
+    b_pd = _signed(k)
     b_w = Signal(intbv(0, min=0, max=w_max + 1))
     b_r = Signal(intbv(0, min=c.reward_min, max=c.reward_max + 1))
 
-    @always_comb
-    def accumulate() -> None:
-        e_sum.next = a_e_dec + a_pd
-
-    @always_comb
-    def saturate_e() -> None:
-        if e_sum > e_hi:
-            e_new.next = e_hi
-        elif e_sum < e_lo:
-            e_new.next = e_lo
-        else:
-            e_new.next = e_sum
-
     @always(clk.posedge)
     def reg_b() -> None:
-        b_e.next = e_new
+        b_e_dec.next = e_dec
+        b_pd.next = a_pd
         b_w.next = a_w
         b_r.next = a_r
 
-    # ---- stage C ----
+    # ---- stage C: accumulate, saturate ----
+    e_sum = _signed(k)
+    e_new = Signal(intbv(0, min=e_lo, max=e_hi + 1))
+    c_e = Signal(intbv(0, min=e_lo, max=e_hi + 1))
+    c_w = Signal(intbv(0, min=0, max=w_max + 1))
+    c_r = Signal(intbv(0, min=c.reward_min, max=c.reward_max + 1))
+
+    @always_comb
+    def accumulate() -> None:
+        e_sum.next = b_e_dec + b_pd
+
+    # in range iff the three top bits of the (T + 2)-bit sum agree
+    @always_comb
+    def saturate_e() -> None:
+        if e_sum[k - 1] and not (e_sum[k - 2] and e_sum[t - 1]):
+            e_new.next = e_lo
+        elif not e_sum[k - 1] and (e_sum[k - 2] or e_sum[t - 1]):
+            e_new.next = e_hi
+        else:
+            e_new.next = e_sum[t:].signed()
+
+    @always(clk.posedge)
+    def reg_c() -> None:
+        c_e.next = e_new
+        c_w.next = b_w
+        c_r.next = b_r
+
+    # ---- stage D: the product alone ----
     prod = _signed(p)
+    d_prod = _signed(p)
+    d_e = Signal(intbv(0, min=e_lo, max=e_hi + 1))
+    d_w = Signal(intbv(0, min=0, max=w_max + 1))
+
+    @always_comb
+    def multiply() -> None:
+        prod.next = c_r * c_e
+
+    @always(clk.posedge)
+    def reg_d() -> None:
+        d_prod.next = prod
+        d_e.next = c_e
+        d_w.next = c_w
+
+    # ---- stage E: weight sum, saturate ----
     prod_ext = _signed(n)
     delta = _signed(n)
     w_ext = _signed(n)
     w_sum = _signed(n)
     w_pad = n - wb
 
-    @always_comb
-    def multiply() -> None:
-        prod.next = b_r * b_e
-
-    extend_prod = sign_extend(prod, prod_ext)
+    extend_prod = sign_extend(d_prod, prod_ext)
 
     if sh > 0:
 
@@ -187,15 +249,15 @@ def o1_array_update(
 
     @always_comb
     def extend_w() -> None:
-        w_ext.next = concat(intbv(0)[w_pad:], b_w).signed()
+        w_ext.next = concat(intbv(0)[w_pad:], d_w).signed()
 
     @always_comb
     def add_weight() -> None:
         w_sum.next = w_ext + delta
 
     @always(clk.posedge)
-    def reg_c() -> None:
-        eligibility_next.next = b_e
+    def reg_e() -> None:
+        eligibility_next.next = d_e
         if w_sum[n - 1]:
             weight_next.next = 0
         elif w_sum[n - 1:wb] != 0:
@@ -203,5 +265,5 @@ def o1_array_update(
         else:
             weight_next.next = w_sum[wb:]
 
-    return (extend, *stage_a_decay, pairing, difference, reg_a, accumulate, saturate_e, reg_b, multiply,
-            extend_prod, scale, extend_w, add_weight, reg_c)
+    return (extend, *stage_a_decay, pairing, difference, reg_a, reg_b, accumulate, saturate_e, reg_c,
+            multiply, reg_d, extend_prod, scale, extend_w, add_weight, reg_e)

@@ -46,7 +46,9 @@ of the widths, so ``l`` carries most of it there and the ECP5 errors are larger 
 **Fmax** = ``1 / (t0 + t * D)``: ``D`` (:func:`logic_depth`) is the logic depth of the synapse update, the
 critical path of both designs (the array registers the RAM words before the update and after it);
 ``t0`` is the clock-to-out plus setup time nextpnr reports for the family (fixed) and ``t``, the delay
-per level including routing, is **fitted** per target. Timesteps per second = Fmax / cycles per
+per level including routing, is **fitted** per target. Once the pipelined update has made ``D`` short,
+hard-block paths can bind instead (:func:`period_terms`: block RAM clock-to-out and DSP delay as nextpnr
+reports them, plus two routed levels); the period is the longest candidate. Timesteps per second = Fmax / cycles per
 timestep; synapse updates per second = lanes x Fmax.
 
 Errors: an unknown target, design or memory, bad sizes, or a design that does not fit the device raise
@@ -96,15 +98,22 @@ class Device:
 # control bit, per array lane; the generic target reuses the iCE40 numbers (a LUT4 fabric without DSPs).
 # ECP5 has no LUT multiplier in the sweep (every product maps to MULT18X18D): it reuses the iCE40 value.
 LUT_COEFFICIENTS: dict[str, dict[str, float]] = {
-    "ice40": {"lut_per_op": 1.696, "lut_per_product_bit": 2.571, "lut_per_control_bit": 0.506,
-              "lut_per_op_lane": 1.211, "lut_per_array_lane": 0.0},
-    "ecp5": {"lut_per_op": 1.014, "lut_per_product_bit": 2.571, "lut_per_control_bit": 0.803,
-             "lut_per_op_lane": 2.247, "lut_per_array_lane": 53.411},
+    "ice40": {"lut_per_op": 1.455, "lut_per_product_bit": 2.555, "lut_per_control_bit": 0.596,
+              "lut_per_op_lane": 1.189, "lut_per_array_lane": 0.0},
+    "ecp5": {"lut_per_op": 0.662, "lut_per_product_bit": 2.555, "lut_per_control_bit": 1.08,
+             "lut_per_op_lane": 2.171, "lut_per_array_lane": 44.621},
 }
 # delay per logic level (ns, routing included), fitted per target; t0 (clock-to-out + setup) is what
 # nextpnr reports for the family, not fitted
-T_PER_LEVEL_NS: dict[str, float] = {"ice40-up5k": 1.875, "ice40-hx8k": 0.776, "ecp5-25f": 0.86, "generic": 1.0}
+T_PER_LEVEL_NS: dict[str, float] = {"ice40-up5k": 1.886, "ice40-hx8k": 0.786, "ecp5-25f": 0.863, "generic": 1.0}
 T0_NS: dict[str, float] = {"ice40": 2.6, "ecp5": 0.5, "generic": 1.0}
+# Delays of hard blocks as nextpnr reports them (device facts, not fitted): the ECP5 DP16KD clock-to-out
+# (no output register) and the MULT18X18D combinational delay. Once the pipelined update has cut the
+# logic short, these paths bind on the ECP5 (RAM -> read-first bypass LUT -> register; register ->
+# multiplier -> register). On iCE40 the EBR, SPRAM and SB_MAC16 paths never bind in the sweep: no value.
+T_RAM_NS: dict[str, float] = {"ecp5-25f": 5.83}
+T_DSP_NS: dict[str, float] = {"ecp5-25f": 3.93}
+BLOCK_ROUTE_LEVELS = 2.0  # a hard-block path: routed in and out (a bypass LUT counts with its route)
 
 
 def _device(name: str, family: str, luts: int, ram: dict[str, int], dsps: int) -> Device:
@@ -287,12 +296,34 @@ def logic_depth(config: OnlineO1Config, target: str, pipelined_update: bool = Fa
     if not pipelined_update:
         w_path = e_path + product + 2 + n / 4
         return max(e_path, w_path)
-    # o1_array_update: A = bias add | pot - dep, B = add + saturate, C = product + add + saturate
+    # o1_array_update: A = bias add | pairing mux + (pot - dep), B = e - q, C = add + saturate (bit tests
+    # and a mux), D = the product alone, E = w + delta + saturate (bit tests and a mux)
     k = w.eligibility_sum
     stage_a = 2 + k / 4
-    stage_b = 3 + 2 * k / 4
-    stage_c = product + 3 + 2 * n / 4
-    return max(stage_a, stage_b, stage_c)
+    stage_b = 1 + k / 4
+    stage_c = 3 + k / 4
+    stage_d = product
+    stage_e = 3 + n / 4
+    return max(stage_a, stage_b, stage_c, stage_d, stage_e)
+
+
+def period_terms(config: OnlineO1Config, target: str, pipelined_update: bool = False,
+                 block_ram: bool = False) -> list[tuple[float, float]]:
+    """Candidate critical paths as ``(fixed ns, logic levels)``: the period is the largest
+    ``fixed + t_per_level_ns * levels``.
+
+    Always the synapse update (``t0`` and :func:`logic_depth`); where :data:`T_RAM_NS` knows the target and
+    the design reads a block RAM (``block_ram``), the RAM read (clock-to-out, then
+    :data:`BLOCK_ROUTE_LEVELS`); with the pipelined update and a DSP product where :data:`T_DSP_NS` knows
+    the target, the product stage alone (``t0`` + the block's delay + :data:`BLOCK_ROUTE_LEVELS`).
+    """
+    dev = DEVICES[target]
+    terms = [(dev.t0_ns, logic_depth(config, target, pipelined_update))]
+    if block_ram and target in T_RAM_NS:
+        terms.append((T_RAM_NS[target], BLOCK_ROUTE_LEVELS))
+    if pipelined_update and target in T_DSP_NS and dsps_per_product(config, target) > 0:
+        terms.append((dev.t0_ns + T_DSP_NS[target], BLOCK_ROUTE_LEVELS))
+    return terms
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -438,7 +469,7 @@ def estimate_resources(
     ``design`` defaults to ``"o1_lane"`` when no size is given, else ``"o1_array"``; ``target`` is one of
     ``"ice40-up5k"``, ``"ice40-hx8k"``, ``"ecp5-25f"``, ``"generic"`` (no capacity limits, RAM in bits).
     ``memory="spram"`` (UP5K only) puts the synapse RAMs in SPRAM; ``pipelined_update`` selects the
-    array's three-stage update (:func:`~plasticore.hw.o1_array_update.o1_array_update`). Raises
+    array's five-stage update (:func:`~plasticore.hw.o1_array_update.o1_array_update`). Raises
     :class:`ValueError` for an unknown target/design/memory, bad sizes, or a design that does not fit
     (naming what overflows).
     See the module docstring for where every term comes from.
@@ -475,8 +506,8 @@ def estimate_resources(
     luts = sum(c * f for c, f in zip(coefs, features, strict=True))
     dsps = counts.multipliers * per_product
     ram = ram_blocks(dev, counts)
-    depth = logic_depth(config, target, pipelined_update)
-    period_ns = dev.t0_ns + dev.t_per_level_ns * depth
+    block_ram = any(ram.get(k, 0) > 0 for k in ("ebr", "dp16kd", "spram"))
+    period_ns = max(f + dev.t_per_level_ns * lv for f, lv in period_terms(config, target, pipelined_update, block_ram))
     fmax = round(1e3 / period_ns, 2)
     result: dict[str, Any] = {
         "design": design,

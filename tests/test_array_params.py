@@ -99,8 +99,8 @@ def test_ram_and_synmem_checks() -> None:
 
 def test_pipelined_update_cycles_and_messages() -> None:
     em = OnlineO1ArrayEmitter(SMALL, 256, 256, 2, pipelined_update=True)
-    assert em.cycles_per_timestep == cycles_per_timestep(256, 256, 2, True) == 256 * 128 + 6
-    assert em.manifest()["cycles_per_timestep_formula"] == "n_pre * ceil(n_post / lanes) + 6"
+    assert em.cycles_per_timestep == cycles_per_timestep(256, 256, 2, True) == 256 * 128 + 8
+    assert em.manifest()["cycles_per_timestep_formula"] == "n_pre * ceil(n_post / lanes) + 8"
     assert em.manifest()["pipelined_update"] is True
     with pytest.raises(TypeError, match=r"^pipelined_update must be a bool, not int 1$"):
         OnlineO1ArrayEmitter(SMALL, 5, 7, 3, pipelined_update=1)  # type: ignore[arg-type]
