@@ -52,13 +52,12 @@ def _case_id(case: tuple[OnlineO1Config, int, int, int, str, int, int, float, st
     return f"{config_tag(c)}-{a}x{b}-P{p}-{mem}-{mode}"
 
 
-@pytest.mark.hw
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
-@pytest.mark.parametrize("sim", SIMULATORS)
-def test_array_matches_layer(sim: str, case: tuple[OnlineO1Config, int, int, int, str, int, int, float, str]) -> None:
+Case = tuple[OnlineO1Config, int, int, int, str, int, int, float, str]
+
+
+def _run_case(sim: str, case: Case, seed: int, extra_env: dict[str, str] | None = None) -> OnlineO1ArrayEmitter:
+    """Emit the case's array for ``sim`` and run ``o1_array_tb`` on it (the layer is the oracle)."""
     c, n_pre, n_post, lanes, memory, steps, steps_long, p_spike, mode = case
-    if sim == "verilator" and not long_run() and _case_id(case) not in QUICK_VERILATOR:
-        pytest.skip("Verilator runs this case only with PLASTICORE_LONG=1 (C++ build time)")
     build = BUILD / "array" / sim / _case_id(case)
     mem, _, piped = memory.partition("-")
     em = OnlineO1ArrayEmitter(c, n_pre=n_pre, n_post=n_post, lanes=lanes, memory=mem, pipelined_update=bool(piped))
@@ -74,16 +73,28 @@ def test_array_matches_layer(sim: str, case: tuple[OnlineO1Config, int, int, int
             "O1_SHAPE": json.dumps([n_pre, n_post, lanes]),
             "O1_STEPS": str(steps_long if long_run() else steps),
             "O1_CYCLES": str(em.cycles_per_timestep),
-            "O1_SEED": str(n_pre * 1000 + n_post * 10 + lanes),
+            "O1_SEED": str(seed),
             "O1_P_SPIKE": str(p_spike),
             "O1_REWARD": mode,
+            **(extra_env or {}),
         },
     )
+    return em
+
+
+@pytest.mark.hw
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_array_matches_layer(sim: str, case: Case) -> None:
+    if sim == "verilator" and not long_run() and _case_id(case) not in QUICK_VERILATOR:
+        pytest.skip("Verilator runs this case only with PLASTICORE_LONG=1 (C++ build time)")
+    _, n_pre, n_post, lanes = case[:4]
+    _run_case(sim, case, seed=n_pre * 1000 + n_post * 10 + lanes)
 
 
 # The largest UP5K arrays (SPRAM): 64k synapses at W8/T6 (2 lanes) and 32k at W16/T12 (1 lane). Each timestep
 # is 32,772 clocks plus a 65k/32k-clock read-back of the whole state, so these run only with PLASTICORE_LONG=1.
-SCALE_CASES: list[tuple[OnlineO1Config, int, int, int, str, int, int, float, str]] = [
+SCALE_CASES: list[Case] = [
     (SMALL, 256, 256, 2, "spram-pipelined", 2, 4, 0.3, "extreme"),
     (DEFAULT, 128, 256, 1, "spram", 2, 4, 0.3, "uniform"),
 ]
@@ -93,32 +104,9 @@ SCALE_CASES: list[tuple[OnlineO1Config, int, int, int, str, int, int, float, str
 @pytest.mark.slow
 @pytest.mark.parametrize("case", SCALE_CASES, ids=_case_id)
 @pytest.mark.parametrize("sim", SIMULATORS)
-def test_up5k_scale_array_matches_layer(
-    sim: str, case: tuple[OnlineO1Config, int, int, int, str, int, int, float, str]
-) -> None:
-    c, n_pre, n_post, lanes, memory, steps, steps_long, p_spike, mode = case
-    build = BUILD / "array" / sim / _case_id(case)
-    mem, _, piped = memory.partition("-")
-    em = OnlineO1ArrayEmitter(c, n_pre=n_pre, n_post=n_post, lanes=lanes, memory=mem, pipelined_update=bool(piped))
+def test_up5k_scale_array_matches_layer(sim: str, case: Case) -> None:
+    em = _run_case(sim, case, seed=7, extra_env={"O1_LIMITS": "0"})
     assert em.memory == "spram" and em.manifest()["sprams"] == 4
-    sources = em.write(build / "src", hdl_for(sim), sim_models=True)
-    run_cocotb(
-        sim=sim,
-        sources=[Path(s) for s in sources],
-        toplevel="o1_array",
-        test_module="o1_array_tb",
-        build_dir=build / "sim",
-        extra_env={
-            "O1_CONFIG": json.dumps({k: v for k, v in c.as_dict().items() if k != "rule_family"}),
-            "O1_SHAPE": json.dumps([n_pre, n_post, lanes]),
-            "O1_STEPS": str(steps_long if long_run() else steps),
-            "O1_CYCLES": str(em.cycles_per_timestep),
-            "O1_SEED": "7",
-            "O1_P_SPIKE": str(p_spike),
-            "O1_REWARD": mode,
-            "O1_LIMITS": "0",
-        },
-    )
 
 
 LINT_CASES = [(DEFAULT, 5, 7, 3, "inferred"), (SMALL, 1, 1, 1, "inferred"), (TINY, 3, 13, 2, "inferred"),
