@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("myhdl")
+from array_oracle import check_array_state, new_limit_counts
 from myhdl import Simulation, StopSimulation, always, delay, instance
 from plasticore.hw.o1_array import READ_LATENCY, array_port_signals, cycles_per_timestep, o1_array
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer
@@ -68,7 +69,7 @@ def run_array(c: OnlineO1Config, n_pre: int, n_post: int, lanes: int, memory: st
     st["pre_trace"][:] = rng.integers(0, c.max_trace + 1, size=n_pre)
     st["post_trace"][:] = rng.integers(0, c.max_trace + 1, size=n_post)
     clk = s["clk"]
-    stats: dict[str, Any] = {"steps": 0, "cycles": set(), "w_lo": 0, "w_hi": 0, "e_lo": 0, "e_hi": 0}
+    stats: dict[str, Any] = {"steps": 0, "cycles": set(), **new_limit_counts()}
 
     @always(delay(5))
     def clock() -> None:
@@ -99,16 +100,7 @@ def run_array(c: OnlineO1Config, n_pre: int, n_post: int, lanes: int, memory: st
 
     def compare(step: int) -> Generator[Any, None, None]:
         got = yield from read_all()
-        for key, want in (("w", model.weights), ("e", model.eligibility), ("pre", model.pre_traces),
-                          ("post", model.post_traces)):
-            if not np.array_equal(got[key], want):
-                bad = np.argwhere(got[key] != want)[:5].tolist()
-                raise AssertionError(f"step {step}: {key} differs at {bad}\nhw=\n{got[key]}\nmodel=\n{want}")
-        w, e = model.weights, model.eligibility
-        stats["w_lo"] += int((w == 0).sum())
-        stats["w_hi"] += int((w == c.max_weight).sum())
-        stats["e_lo"] += int((e == c.eligibility_min).sum())
-        stats["e_hi"] += int((e == c.eligibility_max).sum())
+        check_array_state(got, model, c, stats, f"step {step}")
 
     @instance
     def stim() -> Generator[Any, None, None]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import cocotb
 import numpy as np
+from array_oracle import check_array_state, new_limit_counts
 from cocotb.triggers import Timer
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer
 
@@ -101,7 +102,7 @@ async def array_matches_layer(dut: Any) -> None:
     st["eligibility"][:] = rng.integers(c.eligibility_min, c.eligibility_max + 1, size=(n_pre, n_post))
     st["pre_trace"][:] = rng.integers(0, c.max_trace + 1, size=n_pre)
     st["post_trace"][:] = rng.integers(0, c.max_trace + 1, size=n_post)
-    seen = {"w_lo": 0, "w_hi": 0, "e_lo": 0, "e_hi": 0}
+    seen = new_limit_counts()
 
     host = Host(dut, c)
     dut.clk.value = 0
@@ -120,16 +121,7 @@ async def array_matches_layer(dut: Any) -> None:
 
     async def compare(step: int) -> None:
         got = await host.read_all(n_pre, n_post)
-        for key, want in (("w", model.weights), ("e", model.eligibility), ("pre", model.pre_traces),
-                          ("post", model.post_traces)):
-            if not np.array_equal(got[key], want):
-                bad = np.argwhere(got[key] != want)[:5].tolist()
-                raise AssertionError(f"timestep {step}: {key} differs at {bad}\nhw=\n{got[key]}\nmodel=\n{want}")
-        w, e = model.weights, model.eligibility
-        seen["w_lo"] += int((w == 0).sum())
-        seen["w_hi"] += int((w == c.max_weight).sum())
-        seen["e_lo"] += int((e == c.eligibility_min).sum())
-        seen["e_hi"] += int((e == c.eligibility_max).sum())
+        check_array_state(got, model, c, seen, f"timestep {step}")
 
     await compare(-1)
     for step in range(steps):
