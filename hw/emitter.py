@@ -8,7 +8,6 @@ config always gives byte-identical files.
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -152,7 +151,3 @@ class OnlineO1LearningEmitter:
         from .resources import estimate_resources
 
         return estimate_resources(config=self.config, **kwargs)
-
-
-def copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst, dirs_exist_ok=True)

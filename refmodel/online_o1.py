@@ -328,8 +328,7 @@ def _layer_dtype(config: OnlineO1Config) -> type[np.signedinteger[Any]]:
     The widest intermediates are the eligibility sum (``T + 2`` signed bits), the product ``r * e'``
     (``R + T`` signed bits) and ``w + ((r * e') >> L)`` (``max(W, R + T) + 2`` signed bits).
     """
-    need = max(config.trace_bits + 2, config.reward_bits + config.trace_bits,
-               max(config.weight_bits, config.reward_bits + config.trace_bits) + 2)
+    need = max(config.trace_bits, config.weight_bits, config.reward_bits + config.trace_bits) + 2
     return np.int32 if need <= 32 else np.int64
 
 
@@ -379,7 +378,6 @@ class OnlineO1Layer:
         self._pre = np.zeros(self._n_pre, dtype=self._dtype)
         self._post = np.zeros(self._n_post, dtype=self._dtype)
         self._tmp = np.empty(shape, dtype=self._dtype)
-        self._tmp2 = np.empty(shape, dtype=self._dtype)
 
     # ---- read-only views of the state -------------------------------------------------------
     @property

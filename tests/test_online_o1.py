@@ -316,3 +316,16 @@ def test_memory_proof_record() -> None:
         build_online_o1_memory_proof(n_synapses=10, config=DEFAULT, n_pre=2, n_post=3)
     with pytest.raises(ValueError, match="n_synapses must be in 1"):
         build_online_o1_memory_proof(n_synapses=0, config=DEFAULT)
+
+
+def test_layer_run_equals_stepping() -> None:
+    rng = np.random.default_rng(11)
+    pre, post = rng.random((50, 3)) < 0.4, rng.random((50, 4)) < 0.4
+    rewards = rng.integers(-128, 128, 50)
+    a, b = OnlineO1Layer(DEFAULT, 3, 4), OnlineO1Layer(DEFAULT, 3, 4)
+    a.run(pre, post, rewards)
+    for t in range(50):
+        b.step(pre[t], post[t], int(rewards[t]))
+    assert all((x == y).all() for x, y in zip(a.state_arrays().values(), b.state_arrays().values(), strict=True))
+    with pytest.raises(ValueError, match="run expects pre_spikes"):
+        a.run(pre, post[:10], rewards)
