@@ -49,7 +49,7 @@ def features(rec: dict[str, Any]) -> tuple[tuple[float, ...], tuple[float, float
     mem_luts = memory_overhead(dev, c)[1]
     ram = ram_blocks(dev, c)
     block_ram = any(ram.get(k, 0) > 0 for k in ("ebr", "dp16kd", "spram"))
-    terms = period_terms(cfg, rec["target"], pipe, block_ram)
+    terms = period_terms(cfg, rec["target"], pipe, block_ram, rec["design"])
     binding = max(terms, key=lambda ft: ft[0] + dev.t_per_level_ns * ft[1])
     return lut_features(c, rec["design"], dsp, mem_luts), binding
 

@@ -1,6 +1,7 @@
 """What the sweep synthesizes: :class:`DesignSpec` (design, config, size, lanes) and its HDL.
 
-``o1_lane`` is one synapse in registers (:mod:`plasticore.hw.o1_lane`); ``o1_array`` is a dense
+``o1_lane`` is one synapse in registers (:mod:`plasticore.hw.o1_lane`, or with ``pipelined`` the four-stage
+:mod:`plasticore.hw.o1_lane_pipelined`); ``o1_array`` is a dense
 ``n_pre x n_post`` layer in block RAM with ``lanes`` parallel update lanes (``plasticore.hw.array_emitter``,
 used only when that module exists). :func:`emit_design` writes the design's Verilog with the project's
 emitters (a build product) and returns the file names and the top module name.
@@ -40,7 +41,8 @@ class DesignSpec:
     """One design point of the sweep.
 
     ``memory`` is where the array keeps its synapse words: ``"inferred"`` (block RAM Yosys infers: EBR,
-    DP16KD) or ``"spram"`` (UP5K ``SB_SPRAM256KA``); ignored for the lane.
+    DP16KD) or ``"spram"`` (UP5K ``SB_SPRAM256KA``); ignored for the lane. ``pipelined`` selects the array's
+    five-stage update, or the lane's four-stage pipeline (:mod:`plasticore.hw.o1_lane_pipelined`).
     """
 
     design: str
@@ -62,8 +64,6 @@ class DesignSpec:
                 raise ValueError(f"{name} must be an int >= 1, not {v!r}")
         if not isinstance(self.pipelined, bool):
             raise TypeError(f"pipelined must be a bool, not {type(self.pipelined).__name__}")
-        if self.design == "o1_lane" and self.pipelined:
-            raise ValueError("pipelined is an option of design 'o1_array', not of 'o1_lane'")
         if self.design == "o1_lane" and (self.n_pre, self.n_post, self.lanes) != (1, 1, 1):
             raise ValueError(
                 f"o1_lane is one synapse: n_pre, n_post, lanes must be 1, not "
@@ -74,10 +74,10 @@ class DesignSpec:
     def design_id(self) -> str:
         """File-name-safe identifier, e.g. ``o1_lane-w16t12r8l4s4`` or ``o1_array-w16t12r8l4s4-64x64-p4``."""
         tag = config_tag(self.config)
-        if self.design == "o1_lane":
-            return f"o1_lane-{tag}"
-        mem = "" if self.memory == "inferred" else f"-{self.memory}"
         pipe = "-pipe" if self.pipelined else ""
+        if self.design == "o1_lane":
+            return f"o1_lane-{tag}{pipe}"
+        mem = "" if self.memory == "inferred" else f"-{self.memory}"
         return f"o1_array-{tag}-{self.n_pre}x{self.n_post}-p{self.lanes}{mem}{pipe}"
 
     @property
@@ -96,7 +96,8 @@ def _array_emitter(spec: DesignSpec) -> Any:
 def emit_design(spec: DesignSpec, out_dir: Path) -> tuple[list[str], str]:
     """Write the design's Verilog into ``out_dir``; returns (file names in compile order, top module)."""
     if spec.design == "o1_lane":
-        files = OnlineO1LearningEmitter(spec.config, module_name="o1_lane").write(out_dir, "verilog")
+        emitter = OnlineO1LearningEmitter(spec.config, module_name="o1_lane", pipelined=spec.pipelined)
+        files = emitter.write(out_dir, "verilog")
         return [f.name for f in files], "o1_lane"
     if not array_available():
         raise RuntimeError("design 'o1_array' needs plasticore.hw.array_emitter, which is not installed")
@@ -110,8 +111,8 @@ def array_manifest(spec: DesignSpec) -> dict[str, Any]:
 
 
 def lane_sweep() -> list[DesignSpec]:
-    """The lane alone, default and small configs."""
-    return [DesignSpec("o1_lane", DEFAULT), DesignSpec("o1_lane", SMALL)]
+    """The lane alone, default and small configs, single-stage and pipelined."""
+    return [DesignSpec("o1_lane", c, pipelined=pipe) for pipe in (False, True) for c in (DEFAULT, SMALL)]
 
 
 _Row = tuple[OnlineO1Config, int, int, int, str, bool]

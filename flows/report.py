@@ -231,8 +231,10 @@ def resources_markdown(recs: list[dict[str, Any]]) -> str:
             f"{m['fmax_median_mhz']:.1f} ({m['fmax_min_mhz']:.1f}) | {r['lanes'] * f:.3g} | {f / cyc:.4g} |"
         )
     bars = {"ice40-up5k": 48.0, "ecp5-25f": 150.0}
-    lines += ["", "Fmax bars (48 MHz UP5K, 150 MHz ECP5-25F; median over seeds): the stand-alone lane, and the",
-              "fastest array (its lanes run the same update, combinational or in five pipeline stages):", ""]
+    lines += ["", "Fmax bars (48 MHz UP5K, 150 MHz ECP5-25F; median over seeds): the stand-alone lanes (`-pipe`: the",
+              "five-stage `o1_lane_pipelined`, still one step per clock; otherwise the whole step in one clock),",
+              "and the fastest array (its lanes run the same update, combinational or in five pipeline stages):",
+              ""]
     for r in recs:
         if r["design"] == "o1_lane" and r["target"] in bars:
             f, bar = r["measured"]["fmax_median_mhz"], bars[r["target"]]

@@ -1,7 +1,8 @@
 """``python -m plasticore.hw.build --out build/hdl``: write Verilog and VHDL for the standard configs.
 
 Writes ``<out>/verilog/`` and ``<out>/vhdl/`` with the default config as ``o1_lane`` and the small config
-(W8/T6/R4, L3, s2) as ``o1_lane_w8t6r4l3s2``, plus ``<out>/manifest.json``.
+(W8/T6/R4, L3, s2) as ``o1_lane_w8t6r4l3s2``, the same two as pipelined lanes (``o1_lane_pipelined``,
+``o1_lane_pipelined_w8t6r4l3s2``), plus ``<out>/manifest.json``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 from .emitter import OnlineO1LearningEmitter, config_tag
 
 SMALL = OnlineO1Config(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=3, trace_decay_shift=2)
-STANDARD: tuple[tuple[OnlineO1Config, str], ...] = (
-    (OnlineO1Config(), "o1_lane"),
-    (SMALL, f"o1_lane_{config_tag(SMALL)}"),
+STANDARD: tuple[tuple[OnlineO1Config, str, bool], ...] = (
+    (OnlineO1Config(), "o1_lane", False),
+    (SMALL, f"o1_lane_{config_tag(SMALL)}", False),
+    (OnlineO1Config(), "o1_lane_pipelined", True),
+    (SMALL, f"o1_lane_pipelined_{config_tag(SMALL)}", True),
 )
 
 
@@ -27,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="build/hdl", type=Path)
     args = ap.parse_args(argv)
     manifests = []
-    for cfg, name in STANDARD:
-        em = OnlineO1LearningEmitter(cfg, module_name=name)
+    for cfg, name, pipelined in STANDARD:
+        em = OnlineO1LearningEmitter(cfg, module_name=name, pipelined=pipelined)
         for hdl in ("verilog", "vhdl"):
             for f in em.write(args.out / hdl, hdl):
                 print(f)

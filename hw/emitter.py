@@ -16,6 +16,7 @@ from typing import Any
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .o1_lane import lane_port_signals, o1_lane
+from .o1_lane_pipelined import PIPELINE_DELAY, o1_lane_pipelined
 from .widths import O1Widths
 
 HDLS = ("verilog", "vhdl")
@@ -100,23 +101,41 @@ def convert_block(make_top: Callable[[], Any], hdl: str, name: str, out_dir: Pat
 
 
 class OnlineO1LearningEmitter:
-    """Emit the one-lane O(1) update block (:func:`plasticore.hw.o1_lane.o1_lane`) as Verilog or VHDL.
+    """Emit the one-lane O(1) update block as Verilog or VHDL.
+
+    ``pipelined=False`` (default): :func:`plasticore.hw.o1_lane.o1_lane`, a whole step per edge, outputs
+    valid after the step's own edge. ``pipelined=True``: :func:`plasticore.hw.o1_lane_pipelined.o1_lane_pipelined`,
+    the same ports and still one step per edge, every state field in its own stage for a higher clock rate;
+    the outputs show a step :data:`~plasticore.hw.o1_lane_pipelined.PIPELINE_DELAY` edges later. The default
+    module name is ``o1_lane`` or ``o1_lane_pipelined``.
 
     >>> v = OnlineO1LearningEmitter().generate()   # one self-contained Verilog module named o1_lane
     """
 
-    def __init__(self, config: OnlineO1Config | None = None, module_name: str = "o1_lane") -> None:
+    def __init__(self, config: OnlineO1Config | None = None, module_name: str | None = None,
+                 pipelined: bool = False) -> None:
         self.config = config if config is not None else OnlineO1Config()
         if not isinstance(self.config, OnlineO1Config):
             raise TypeError(f"config must be an OnlineO1Config, not {type(self.config).__name__}")
+        if not isinstance(pipelined, bool):
+            raise TypeError(f"pipelined must be a bool, not {type(pipelined).__name__} {pipelined!r}")
+        self.pipelined = pipelined
+        if module_name is None:
+            module_name = "o1_lane_pipelined" if pipelined else "o1_lane"
         if not isinstance(module_name, str) or not _IDENT.match(module_name):
             raise ValueError(
                 f"module_name must be an HDL identifier (letter, then letters, digits, _), not {module_name!r}"
             )
         self.module_name = module_name
 
+    @property
+    def pipeline_delay(self) -> int:
+        """Edges from the edge that samples an operation to the edge after which the outputs show it."""
+        return PIPELINE_DELAY if self.pipelined else 0
+
     def _top(self) -> Any:
-        return o1_lane(**lane_port_signals(self.config), config=self.config)
+        make = o1_lane_pipelined if self.pipelined else o1_lane
+        return make(**lane_port_signals(self.config), config=self.config)
 
     def write(self, out_dir: str | Path, hdl: str = "verilog") -> list[Path]:
         """Write the HDL into ``out_dir``; returns the files in compile order (VHDL: MyHDL package first)."""
@@ -139,6 +158,8 @@ class OnlineO1LearningEmitter:
                 "vhdl": ["pck_myhdl_011.vhd", f"{self.module_name}.vhd"],
             },
             "ports": list(LANE_PORTS),
+            "pipelined": self.pipelined,
+            "pipeline_delay": self.pipeline_delay,
             "config": c.as_dict(),
             "config_tag": config_tag(c),
             "annotation": c.to_scnir_annotation(rule_id=self.module_name),
@@ -150,4 +171,7 @@ class OnlineO1LearningEmitter:
         """Predicted FPGA resources; see :func:`plasticore.hw.resources.estimate_resources`."""
         from .resources import estimate_resources
 
+        sized = any(kwargs.get(k) is not None for k in ("n_pre", "n_post", "n_synapses"))
+        if self.pipelined and not sized and kwargs.get("design") in (None, "o1_lane"):
+            kwargs.setdefault("pipelined_update", True)  # this emitter's lane is the pipelined one
         return estimate_resources(config=self.config, **kwargs)

@@ -1,8 +1,9 @@
 """Resource and speed predictor for the O(1) lane and the O(1) array: :func:`estimate_resources`.
 
 The prediction is built from the structure of the generated hardware, never from a table of results.
-:func:`rtl_counts` elaborates the very MyHDL design the emitters convert (``o1_lane``, or ``o1_array``
-through :class:`~plasticore.hw.array_emitter.OnlineO1ArrayEmitter`) and reads off, process by process:
+:func:`rtl_counts` elaborates the very MyHDL design the emitters convert (``o1_lane``, with
+``pipelined_update`` the five-stage ``o1_lane_pipelined``, or ``o1_array`` through
+:class:`~plasticore.hw.array_emitter.OnlineO1ArrayEmitter`) and reads off, process by process:
 
 * **registers**: every bit assigned in a clocked process (``W + 3T`` for the lane; stage registers, host
   stage, schedule counters and their pipeline copies for the array), RAM read registers excepted;
@@ -12,6 +13,9 @@ through :class:`~plasticore.hw.array_emitter.OnlineO1ArrayEmitter`) and reads of
 * **control logic bits**: output bits of every other computing process (counters, address and write-data
   multiplexers, host decode lookups, read-back chain, the lane's load/reset muxing);
 * **products**: the ``R x T`` multiplier of every lane;
+* **pipelined-lane bits**: every logic bit of ``o1_lane_pipelined``, whose product is not a multiplier (no
+  DSP) but the carry-save logic of :func:`~plasticore.hw.csa_multiplier.csa_multiplier` (``^ & |`` count as
+  one level there);
 * **memories**: depth x width of every inferred RAM, and the ``SB_SPRAM256KA`` instances.
 
 A process costs ``output bits x weight``: weight 0 when it is wiring (slices, concatenations, constant
@@ -31,8 +35,9 @@ block geometries (iCE40 EBR 4 kbit: 256x16, 512x8, 1024x4, 2048x2; ECP5 DP16KD 1
 with ``-dsp`` for results of >= 11 bits; ECP5 ``MULT18X18D``; none on HX8K).
 
 **LUT4s** = ``a * datapath_bits + m * product_bits_in_LUTs + c * (control_bits + memory_side_LUTs)
-+ l * array_lanes`` (:func:`lut_features`), with ``a`` separate for the stand-alone lane (its registers
-load, reset and feed back in place) and for the array's lanes. **The coefficients are fitted** per family
++ l * array_lanes + v * pipelined_lane_bits`` (:func:`lut_features`; ``v`` < 1 because many partial-product
+bits are constant zeros or sign copies that synthesis removes), with ``a`` separate for the stand-alone lane
+(its registers load, reset and feed back in place) and for the array's lanes. **The coefficients are fitted** per family
 by non-negative least squares on the relative error over the measured sweep (``python -m
 plasticore.flows.calibrate``); ``reports/resources.md`` shows every design's error, so the fit is judged
 design by design. They absorb how many LUT4s Yosys/ABC need per bit of each kind (an ECP5 ``CCU2C``
@@ -89,6 +94,7 @@ class Device:
     lut_per_control_bit: float
     lut_per_op_lane: float
     lut_per_array_lane: float
+    lut_per_pipe_lane_bit: float
     t0_ns: float
     t_per_level_ns: float
 
@@ -99,13 +105,13 @@ class Device:
 # ECP5 has no LUT multiplier in the sweep (every product maps to MULT18X18D): it reuses the iCE40 value.
 LUT_COEFFICIENTS: dict[str, dict[str, float]] = {
     "ice40": {"lut_per_op": 1.455, "lut_per_product_bit": 2.555, "lut_per_control_bit": 0.596,
-              "lut_per_op_lane": 1.189, "lut_per_array_lane": 0.0},
+              "lut_per_op_lane": 1.189, "lut_per_array_lane": 0.0, "lut_per_pipe_lane_bit": 0.433},
     "ecp5": {"lut_per_op": 0.662, "lut_per_product_bit": 2.555, "lut_per_control_bit": 1.08,
-             "lut_per_op_lane": 2.171, "lut_per_array_lane": 44.621},
+             "lut_per_op_lane": 2.171, "lut_per_array_lane": 44.621, "lut_per_pipe_lane_bit": 0.661},
 }
 # delay per logic level (ns, routing included), fitted per target; t0 (clock-to-out + setup) is what
 # nextpnr reports for the family, not fitted
-T_PER_LEVEL_NS: dict[str, float] = {"ice40-up5k": 1.886, "ice40-hx8k": 0.786, "ecp5-25f": 0.863, "generic": 1.0}
+T_PER_LEVEL_NS: dict[str, float] = {"ice40-up5k": 1.888, "ice40-hx8k": 0.786, "ecp5-25f": 0.862, "generic": 1.0}
 T0_NS: dict[str, float] = {"ice40": 2.6, "ecp5": 0.5, "generic": 1.0}
 # Delays of hard blocks as nextpnr reports them (device facts, not fitted): the ECP5 DP16KD clock-to-out
 # (no output register) and the MULT18X18D combinational delay. Once the pipelined update has cut the
@@ -120,8 +126,8 @@ def _device(name: str, family: str, luts: int, ram: dict[str, int], dsps: int) -
     coef = LUT_COEFFICIENTS["ice40" if family == "generic" else family]
     t0 = T0_NS[family] if name != "ice40-hx8k" else 1.0  # HX8K: 0.54 ns clock-to-out + 0.45 ns setup
     return Device(name, family, luts, luts, ram, dsps, coef["lut_per_op"], coef["lut_per_product_bit"],
-                  coef["lut_per_control_bit"], coef["lut_per_op_lane"], coef["lut_per_array_lane"], t0,
-                  T_PER_LEVEL_NS[name])
+                  coef["lut_per_control_bit"], coef["lut_per_op_lane"], coef["lut_per_array_lane"],
+                  coef["lut_per_pipe_lane_bit"], t0, T_PER_LEVEL_NS[name])
 
 
 DEVICES: dict[str, Device] = {
@@ -169,6 +175,7 @@ def _addr_bits(n: int) -> int:
 
 _LOGIC = re.compile(r"\bif\b|[+\-*]|==|!=|<=|>=|(?<![<>])[<>](?![<>])")
 _ADDSUB = re.compile(r"[+\-]")
+_BITWISE = re.compile(r"\^|&|\|")
 _DATAPATH_BLOCKS = frozenset({"o1_synapse_update", "o1_array_update", "o1_trace_next", "sign_extend"})
 
 
@@ -180,15 +187,17 @@ class RtlCounts:
     datapath_bits: int  # output bits of logic processes inside o1_synapse_update / o1_trace_next
     control_bits: int  # output bits of the other logic processes (counters, muxes, decoders, saturation)
     product_bits: int  # sum of R x T over the multipliers
+    pipe_lane_bits: int  # logic bits of o1_lane_pipelined (its stages and its carry-save multiplier)
     multipliers: int
     memories: tuple[tuple[int, int], ...]  # (depth, width) of every inferred RAM (o1_array_ram)
     sprams: int  # SB_SPRAM256KA instances (o1_array_spram)
 
 
-def _logic_weight(gen: Any) -> int:
+def _logic_weight(gen: Any, bitwise: bool = False) -> int:
     """How many bit-operations per output bit a process body costs: 0 for pure wiring (slices,
     concatenations, constant shifts and indices), else the number of adders/subtractors in it (at
-    least 1: an ``if``, a comparison or a lookup indexed by a signal is one level of logic)."""
+    least 1: an ``if``, a comparison or a lookup indexed by a signal is one level of logic). With
+    ``bitwise`` (the carry-save logic of the pipelined lane) a body of ``^ & |`` is one level too."""
     src = inspect.getsource(gen.func).splitlines()
     body = "\n".join(ln for ln in src if not ln.lstrip().startswith(("@", "def ")))
     body = re.sub(r"#.*", "", body).replace(".next", "")
@@ -197,7 +206,7 @@ def _logic_weight(gen: Any) -> int:
         if index.strip().isidentifier() and hasattr(gen.symdict.get(index.strip()), "_nrbits"):
             lookup = True  # ROM/array lookup indexed by a signal
     body = re.sub(r"\[[^\[\]]*\]", "", body)  # constant indices and slices are wiring
-    if not (lookup or _LOGIC.search(body)):
+    if not (lookup or _LOGIC.search(body) or (bitwise and _BITWISE.search(body))):
         return 0
     return max(1, len(_ADDSUB.findall(body)))
 
@@ -227,14 +236,16 @@ def rtl_counts(config: OnlineO1Config, design: str, n_pre: int, n_post: int, lan
 
     if design == "o1_lane":
         from .o1_lane import lane_port_signals, o1_lane
+        from .o1_lane_pipelined import o1_lane_pipelined
 
-        top = o1_lane(**lane_port_signals(config), config=config)
+        make = o1_lane_pipelined if pipelined_update else o1_lane
+        top = make(**lane_port_signals(config), config=config)
     else:
         from .array_emitter import OnlineO1ArrayEmitter
 
         kw = {"pipelined_update": True} if pipelined_update else {}
         top = OnlineO1ArrayEmitter(config, n_pre, n_post, lanes, memory=memory, **kw)._top()
-    ff = dp = ctrl = prod = mults = sprams = 0
+    ff = dp = ctrl = prod = mults = sprams = csa = 0
     mems: list[tuple[int, int]] = []
     for path, gen in _walk(top):
         if gen is None:
@@ -254,12 +265,17 @@ def rtl_counts(config: OnlineO1Config, design: str, n_pre: int, n_post: int, lan
         bits = sum(len(v) for v in outs.values() if not isinstance(v, list))
         if not isinstance(gen, _AlwaysComb):
             ff += bits
-        weight = _logic_weight(gen)
-        if _DATAPATH_BLOCKS & set(path):
+        # the pipelined lane computes its update in its own processes (top level, path ()), with carry-save
+        # (bitwise) logic there and in its csa_multiplier
+        pipe_lane = design == "o1_lane" and pipelined_update
+        weight = _logic_weight(gen, bitwise=pipe_lane)
+        if pipe_lane:
+            csa += weight * bits
+        elif _DATAPATH_BLOCKS & set(path):
             dp += weight * bits
         else:
             ctrl += weight * bits
-    return RtlCounts(ff, dp, ctrl, prod, mults, tuple(mems), sprams)
+    return RtlCounts(ff, dp, ctrl, prod, csa, mults, tuple(mems), sprams)
 
 
 def _datapath(c: OnlineO1Config, n_traces: int) -> tuple[int, int, int]:
@@ -276,7 +292,8 @@ def _datapath(c: OnlineO1Config, n_traces: int) -> tuple[int, int, int]:
     return adders + compares + muxes, ops_on_path, carry
 
 
-def logic_depth(config: OnlineO1Config, target: str, pipelined_update: bool = False) -> float:
+def logic_depth(config: OnlineO1Config, target: str, pipelined_update: bool = False,
+                design: str = "o1_array") -> float:
     """Logic depth of the synapse update's critical path in LUT-level units (see the module docstring).
 
     The longer of the eligibility path (``ops`` LUT levels and ``carry`` carry-chain bits, a carry bit
@@ -296,9 +313,17 @@ def logic_depth(config: OnlineO1Config, target: str, pipelined_update: bool = Fa
     if not pipelined_update:
         w_path = e_path + product + 2 + n / 4
         return max(e_path, w_path)
+    k = w.eligibility_sum
+    if design == "o1_lane":
+        # o1_lane_pipelined: 1 = pairing mux + (pot - dep); 2 = one 3:2 compressor level, the K + 1-bit
+        # carry chain, saturation (bit tests and a mux); 3 = partial products and the Wallace tree (LUTs,
+        # no DSP); 4 = the product's carry chain; 5 = w + delta + saturate (bit tests and a mux)
+        from .csa_multiplier import wallace_levels
+
+        stage_3 = 1 + wallace_levels(c.reward_bits + 1)
+        return max(2 + k / 4, 3 + (k + 1) / 4, stage_3, 1 + w.product / 4, 3 + n / 4)
     # o1_array_update: A = bias add | pairing mux + (pot - dep), B = e - q, C = add + saturate (bit tests
     # and a mux), D = the product alone, E = w + delta + saturate (bit tests and a mux)
-    k = w.eligibility_sum
     stage_a = 2 + k / 4
     stage_b = 1 + k / 4
     stage_c = 3 + k / 4
@@ -308,7 +333,7 @@ def logic_depth(config: OnlineO1Config, target: str, pipelined_update: bool = Fa
 
 
 def period_terms(config: OnlineO1Config, target: str, pipelined_update: bool = False,
-                 block_ram: bool = False) -> list[tuple[float, float]]:
+                 block_ram: bool = False, design: str = "o1_array") -> list[tuple[float, float]]:
     """Candidate critical paths as ``(fixed ns, logic levels)``: the period is the largest
     ``fixed + t_per_level_ns * levels``.
 
@@ -318,10 +343,11 @@ def period_terms(config: OnlineO1Config, target: str, pipelined_update: bool = F
     the target, the product stage alone (``t0`` + the block's delay + :data:`BLOCK_ROUTE_LEVELS`).
     """
     dev = DEVICES[target]
-    terms = [(dev.t0_ns, logic_depth(config, target, pipelined_update))]
+    terms = [(dev.t0_ns, logic_depth(config, target, pipelined_update, design))]
     if block_ram and target in T_RAM_NS:
         terms.append((T_RAM_NS[target], BLOCK_ROUTE_LEVELS))
-    if pipelined_update and target in T_DSP_NS and dsps_per_product(config, target) > 0:
+    lut_product = design == "o1_lane" and pipelined_update  # the pipelined lane multiplies in LUTs
+    if pipelined_update and not lut_product and target in T_DSP_NS and dsps_per_product(config, target) > 0:
         terms.append((dev.t0_ns + T_DSP_NS[target], BLOCK_ROUTE_LEVELS))
     return terms
 
@@ -365,6 +391,7 @@ def map_memory(family: str, depth: int, width: int) -> MemoryMap:
 
 LUT_FEATURES: tuple[str, ...] = (
     "lut_per_op_lane", "lut_per_op", "lut_per_product_bit", "lut_per_control_bit", "lut_per_array_lane",
+    "lut_per_pipe_lane_bit",
 )
 
 
@@ -375,7 +402,8 @@ def lut_features(counts: RtlCounts, design: str, dsp: bool, mem_luts: int) -> tu
     lane = design == "o1_lane"
     dp = float(counts.datapath_bits)
     return (dp if lane else 0.0, 0.0 if lane else dp, 0.0 if dsp else float(counts.product_bits),
-            float(counts.control_bits + mem_luts), 0.0 if lane else float(counts.multipliers))
+            float(counts.control_bits + mem_luts), 0.0 if lane else float(counts.multipliers),
+            float(counts.pipe_lane_bits))
 
 
 def ram_blocks(dev: Device, counts: RtlCounts) -> dict[str, int]:
@@ -494,20 +522,19 @@ def estimate_resources(
         mem = choose_memory(config, a, b, lanes, mem)
         cycles = cycles_per_timestep(a, b, lanes, pipelined_update)
     else:
-        if pipelined_update:
-            raise ValueError("pipelined_update is an option of design 'o1_array', not of 'o1_lane'")
         mem, cycles = "inferred", 1
     counts = rtl_counts(config, design, a, b, lanes, mem, pipelined_update)
     per_product = dsps_per_product(config, target)
     mem_ffs, mem_luts, lutram = memory_overhead(dev, counts)
     features = lut_features(counts, design, per_product > 0, mem_luts)
     coefs = (dev.lut_per_op_lane, dev.lut_per_op, dev.lut_per_product_bit, dev.lut_per_control_bit,
-             dev.lut_per_array_lane)
+             dev.lut_per_array_lane, dev.lut_per_pipe_lane_bit)
     luts = sum(c * f for c, f in zip(coefs, features, strict=True))
-    dsps = counts.multipliers * per_product
+    dsps = counts.multipliers * per_product  # 0 multipliers for the pipelined lane (its product is LUTs)
     ram = ram_blocks(dev, counts)
     block_ram = any(ram.get(k, 0) > 0 for k in ("ebr", "dp16kd", "spram"))
-    period_ns = max(f + dev.t_per_level_ns * lv for f, lv in period_terms(config, target, pipelined_update, block_ram))
+    terms = period_terms(config, target, pipelined_update, block_ram, design)
+    period_ns = max(f + dev.t_per_level_ns * lv for f, lv in terms)
     fmax = round(1e3 / period_ns, 2)
     result: dict[str, Any] = {
         "design": design,

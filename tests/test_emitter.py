@@ -63,18 +63,41 @@ def test_bad_arguments() -> None:
         OnlineO1LearningEmitter(config={"weight_bits": 8})  # type: ignore[arg-type]
 
 
+def test_pipelined_lane() -> None:
+    em = OnlineO1LearningEmitter(pipelined=True)
+    v = em.generate()
+    assert em.module_name == "o1_lane_pipelined" and "module o1_lane_pipelined (" in v
+    header = v[v.index("module o1_lane_pipelined (") : v.index(");")]
+    assert tuple(re.findall(r"\b([a-z_]+)\b", header.split("(", 1)[1])) == LANE_PORTS
+    m = em.manifest()
+    assert m["pipelined"] is True and m["pipeline_delay"] == em.pipeline_delay == 4
+    assert OnlineO1LearningEmitter().manifest()["pipeline_delay"] == 0
+    assert " * " not in v  # the product is a carry-save tree, not a multiplier a tool would map to a DSP
+    with pytest.raises(TypeError, match="pipelined must be a bool, not int 1"):
+        OnlineO1LearningEmitter(pipelined=1)  # type: ignore[arg-type]
+
+
 @pytest.mark.hw
+@pytest.mark.parametrize("pipelined", [False, True], ids=["o1_lane", "o1_lane_pipelined"])
 @pytest.mark.parametrize("config", EXTREMES, ids=config_tag)
-def test_lint_clean(config: OnlineO1Config, tmp_path: Path) -> None:
+def test_lint_clean(config: OnlineO1Config, pipelined: bool, tmp_path: Path) -> None:
     for tool in ("verilator", "iverilog", "ghdl"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} missing: run make setup")
-    em = OnlineO1LearningEmitter(config)
+    em = OnlineO1LearningEmitter(config, pipelined=pipelined)
     (v,) = em.write(tmp_path / "v", "verilog")
     lint = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-WIDTHTRUNC", str(v)], capture_output=True,
                           text=True)
+    warnings = [ln for ln in lint.stderr.splitlines() if ln.startswith("%Warning")]
+    if pipelined:
+        # the two modular sums drop their carry out, and nothing else is unused
+        k, p = config.trace_bits + 2, config.reward_bits + config.trace_bits
+        allowed = (f"Bits of signal are not used: 'tot'[{k}]", f"Bits of signal are not used: 'ptot'[{p}]")
+        warnings = [ln for ln in warnings if not (ln.startswith("%Warning-UNUSEDSIGNAL") and ln.endswith(allowed))]
+        lint = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-WIDTHTRUNC", "-Wno-UNUSEDSIGNAL", str(v)],
+                              capture_output=True, text=True)
     assert lint.returncode == 0, lint.stderr
-    assert "%Warning" not in lint.stderr
+    assert not warnings, warnings
     iv = subprocess.run(["iverilog", "-Wall", "-o", str(tmp_path / "a.out"), str(v)], capture_output=True, text=True)
     assert iv.returncode == 0 and iv.stderr.strip() == "", iv.stderr
     vh = em.write(tmp_path / "vhdl", "vhdl")
@@ -85,7 +108,7 @@ def test_lint_clean(config: OnlineO1Config, tmp_path: Path) -> None:
 def test_build_entry_point_writes_both_standard_configs(tmp_path: Path) -> None:
     assert build_main(["--out", str(tmp_path)]) == 0
     names = sorted(p.name for p in (tmp_path / "verilog").iterdir())
-    assert names == ["o1_lane.v", "o1_lane_w8t6r4l3s2.v"]
+    assert names == ["o1_lane.v", "o1_lane_pipelined.v", "o1_lane_pipelined_w8t6r4l3s2.v", "o1_lane_w8t6r4l3s2.v"]
     assert (tmp_path / "vhdl" / "o1_lane_w8t6r4l3s2.vhd").exists() and (tmp_path / "manifest.json").exists()
 
 
@@ -99,7 +122,9 @@ def test_output_is_identical_across_processes_with_different_hash_seeds(tmp_path
         "from plasticore.hw import OnlineO1ArrayEmitter, OnlineO1LearningEmitter\n"
         "from plasticore.refmodel import OnlineO1Config\n"
         "c = OnlineO1Config()\n"
+        "p = OnlineO1LearningEmitter(c, pipelined=True)\n"
         "sys.stdout.write(OnlineO1LearningEmitter(c).generate('verilog') + OnlineO1LearningEmitter(c).generate('vhdl')"
+        " + p.generate('verilog') + p.generate('vhdl')"
         " + OnlineO1ArrayEmitter(c, 5, 7, 2).generate('verilog') + OnlineO1ArrayEmitter(c, 5, 7, 2).generate('vhdl'))\n"
     )
     outs = set()

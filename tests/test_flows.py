@@ -193,8 +193,7 @@ def test_design_spec_errors() -> None:
         DesignSpec("o1_lane", n_pre=2)
     with pytest.raises(ValueError, match=r"memory must be one of \['inferred', 'spram'\], not 'bram'"):
         DesignSpec("o1_array", n_pre=2, n_post=2, memory="bram")
-    with pytest.raises(ValueError, match=r"pipelined is an option of design 'o1_array', not of 'o1_lane'"):
-        DesignSpec("o1_lane", pipelined=True)
+    assert DesignSpec("o1_lane", pipelined=True).design_id == "o1_lane-w16t12r8l4s4-pipe"
     assert DesignSpec("o1_array", n_pre=2, n_post=4, lanes=2, pipelined=True).design_id == (
         "o1_array-w16t12r8l4s4-2x4-p2-pipe")
 

@@ -1,6 +1,7 @@
-"""Converted ``o1_lane`` (Verilog in Icarus and Verilator, VHDL in GHDL) against the reference model.
+"""Converted lanes, ``o1_lane`` and ``o1_lane_pipelined`` (Verilog in Icarus and Verilator, VHDL in GHDL), against
+the reference model.
 
-Each (simulator, config) case builds in its own folder under ``build/cocotb/lane/``. Default run:
+Each (lane, simulator, config) case builds in its own folder under ``build/cocotb/<lane>/``. Default run:
 2,000 biased random steps per case; ``PLASTICORE_LONG=1``: 20,000.
 """
 
@@ -39,20 +40,23 @@ LANE_CONFIGS: list[OnlineO1Config] = [
 @pytest.mark.hw
 @pytest.mark.parametrize("config", LANE_CONFIGS, ids=config_tag)
 @pytest.mark.parametrize("sim", SIMULATORS)
-def test_lane_matches_model(sim: str, config: OnlineO1Config) -> None:
-    case = BUILD / "lane" / sim / config_tag(config)
+@pytest.mark.parametrize("pipelined", [False, True], ids=["o1_lane", "o1_lane_pipelined"])
+def test_lane_matches_model(pipelined: bool, sim: str, config: OnlineO1Config) -> None:
+    emitter = OnlineO1LearningEmitter(config, pipelined=pipelined)
+    case = BUILD / ("lane_pipelined" if pipelined else "lane") / sim / config_tag(config)
     src_dir = case / "src"
-    sources = OnlineO1LearningEmitter(config).write(src_dir, hdl_for(sim))
+    sources = emitter.write(src_dir, hdl_for(sim))
     steps = 20_000 if long_run() else 2_000
     run_cocotb(
         sim=sim,
         sources=[Path(s) for s in sources],
-        toplevel="o1_lane",
+        toplevel=emitter.module_name,
         test_module="o1_lane_tb",
         build_dir=case / "sim",
         extra_env={
             "O1_CONFIG": json.dumps({k: v for k, v in config.as_dict().items() if k != "rule_family"}),
             "O1_STEPS": str(steps),
             "O1_SEED": str(config.weight_bits * 1000 + config.trace_bits),
+            "O1_DELAY": str(emitter.pipeline_delay),
         },
     )

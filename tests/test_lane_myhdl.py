@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 
 pytest.importorskip("myhdl")
+from lane_oracle import LaneOracle
 from myhdl import Simulation, StopSimulation, delay, instance
 from plasticore.hw.o1_lane import lane_port_signals, o1_lane
-from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Synapse
+from plasticore.hw.o1_lane_pipelined import PIPELINE_DELAY, o1_lane_pipelined
+from plasticore.refmodel.online_o1 import OnlineO1Config
+
+LANES = {"o1_lane": (o1_lane, 0), "o1_lane_pipelined": (o1_lane_pipelined, PIPELINE_DELAY)}
 
 CONFIGS = [
     OnlineO1Config(),
@@ -18,14 +22,16 @@ CONFIGS = [
     OnlineO1Config(weight_bits=1, trace_bits=2, reward_bits=1, learning_shift=0, trace_decay_shift=0),
     OnlineO1Config(weight_bits=4, trace_bits=3, reward_bits=3, learning_shift=0, trace_decay_shift=1),
     OnlineO1Config(weight_bits=24, trace_bits=16, reward_bits=12, learning_shift=6, trace_decay_shift=5),
+    OnlineO1Config(weight_bits=6, trace_bits=3, reward_bits=2, learning_shift=1, trace_decay_shift=5),  # s >= T
 ]
 
 
-def _run(config: OnlineO1Config, n_steps: int, seed: int) -> int:
+def _run(lane: str, config: OnlineO1Config, n_steps: int, seed: int) -> int:
     rng = np.random.default_rng(seed)
     p = lane_port_signals(config)
-    dut = o1_lane(**p, config=config)
-    model = OnlineO1Synapse(config)
+    make, lag = LANES[lane]
+    dut = make(**p, config=config)
+    oracle = LaneOracle(config, lag)
     checked = [0]
 
     def expect(snap: Any) -> None:
@@ -50,14 +56,10 @@ def _run(config: OnlineO1Config, n_steps: int, seed: int) -> int:
             p["clk"].next = 1
             yield delay(5)
             p["clk"].next = 0
-            if op < 0.005:
-                model.reset()
-            elif op < 0.015:
-                model.load(w_load)
-            elif step:
-                model.step(pre_spike=pre, post_spike=post, reward=r)
+            want = oracle.edge(rst=op < 0.005, load=w_load if 0.005 <= op < 0.015 else None, step=step,
+                               pre=pre, post=post, reward=r)
             yield delay(1)
-            expect(model.snapshot())
+            expect(want)
         raise StopSimulation
 
     Simulation(dut, stim).run(quiet=1)
@@ -65,5 +67,6 @@ def _run(config: OnlineO1Config, n_steps: int, seed: int) -> int:
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"W{c.weight_bits}T{c.trace_bits}R{c.reward_bits}")
-def test_myhdl_lane_matches_model(config: OnlineO1Config) -> None:
-    assert _run(config, 1500, seed=config.weight_bits) == 1500
+@pytest.mark.parametrize("lane", sorted(LANES))
+def test_myhdl_lane_matches_model(lane: str, config: OnlineO1Config) -> None:
+    assert _run(lane, config, 1500, seed=config.weight_bits) == 1500

@@ -1,9 +1,11 @@
-"""cocotb regression of the generated ``o1_lane`` against :class:`OnlineO1Synapse` (the oracle).
+"""cocotb regression of a generated lane (``o1_lane`` or ``o1_lane_pipelined``) against :class:`OnlineO1Synapse`.
 
 Environment (set by ``tests/test_lane_cocotb.py``):
-``O1_CONFIG`` JSON of the five OnlineO1Config fields, ``O1_STEPS`` random steps, ``O1_SEED``.
+``O1_CONFIG`` JSON of the five OnlineO1Config fields, ``O1_STEPS`` random steps, ``O1_SEED``,
+``O1_DELAY`` the lane's pipeline delay (0 for ``o1_lane``; see ``tests/lane_oracle.py``).
 
-After every clock edge all four outputs are compared with the model. Stimulus runs in phases that
+After every clock edge all four outputs are compared with the model (:class:`lane_oracle.LaneOracle`).
+Stimulus runs in phases that
 drive the eligibility into both limits (dense pre-then-post pairing, dense post-then-pre), weights into
 both limits (extreme rewards of either sign), quiet decay, and fully random traffic; resets, loads and
 idle cycles (``step_en`` low) are crossed in. The test also asserts that the limits were reached.
@@ -18,7 +20,8 @@ from typing import Any
 import cocotb
 import numpy as np
 from cocotb.triggers import Timer
-from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Synapse
+from lane_oracle import LaneOracle
+from plasticore.refmodel.online_o1 import OnlineO1Config
 
 
 def _config() -> OnlineO1Config:
@@ -42,7 +45,7 @@ def _read(dut: Any) -> tuple[int, int, int, int]:
 class Driver:
     def __init__(self, dut: Any, config: OnlineO1Config) -> None:
         self.dut, self.c = dut, config
-        self.model = OnlineO1Synapse(config)
+        self.oracle = LaneOracle(config, int(os.environ.get("O1_DELAY", "0")))
         self.edges = 0
         self.seen: set[str] = set()
 
@@ -59,13 +62,8 @@ class Driver:
         await Timer(5, unit="ns")
         d.clk.value = 1
         await Timer(5, unit="ns")
-        if rst:
-            self.model.reset()
-        elif load is not None:
-            self.model.load(load)
-        elif step:
-            self.model.step(pre_spike=pre, post_spike=post, reward=reward)
-        got, want = _read(d), tuple(self.model.snapshot())
+        want = tuple(self.oracle.edge(rst=rst, load=load, step=step, pre=pre, post=post, reward=reward))
+        got = _read(d)
         assert got == want, (
             f"edge {self.edges}: rst={rst} load={load} step={step} pre={pre} post={post} r={reward}: "
             f"hardware (w, pre, post, e) = {got}, model = {want}"

@@ -1,0 +1,365 @@
+"""``o1_lane_pipelined``: one O(1) learning synapse, one step per clock, at a high clock rate.
+
+:func:`~plasticore.hw.o1_lane.o1_lane` finishes a whole step in the clock period in which it starts, so its
+period holds the full chain: eligibility decay, pairing sum, saturation, the product ``r * e'``, the weight
+sum and its saturation (15 MHz on the UP5K, 31 MHz on the ECP5). This lane still accepts **one operation per
+clock** (a step, a load, or nothing) but gives each state field its own pipeline stage, so that the clock
+period holds one field's recurrence (its new value from its old one), not the chain:
+
+* stage 1 (edge ``t``): traces, ``pre' = M if pre_spike else decayU(pre)`` (same for post), and
+  ``pd = pot - dep`` from the traces *before* the step, registered with the reward;
+* stage 2 (edge ``t + 1``): eligibility. ``decayS(e) = e - trunc(e / 2^s)``, ``trunc(e / 2^s) = (e >> s) + c``
+  with ``c = [e < 0 and e mod 2^s != 0]``, and ``-x = ~x + 1``, so
+  ``e' = sat(e + ~(e >> s) + pd + (1 - c))``: one 3:2 compressor level (LUTs) with ``1 - c`` as the free low
+  bit of its carry word, one carry chain, saturation by bit tests. ``c`` is kept in a register beside ``e``;
+* stage 3 (edge ``t + 2``): ``r * e'`` as partial products and a Wallace tree, registered as a carry-save pair
+  (:func:`~plasticore.hw.csa_multiplier.csa_multiplier`, LUTs only: a DSP block's own delay plus its routing
+  would not fit a 150 MHz period on the ECP5);
+* stage 4 (edge ``t + 3``): the product's carry chain;
+* stage 5 (edge ``t + 4``): weight, ``w' = sat(w + ((r * e') >> L), 0, 2^W - 1)``.
+
+The equations are those of :mod:`plasticore.refmodel.online_o1` (Izhikevich 2007; Florian 2007), bit for
+bit. A load travels down the same stages (stage 1 clears the traces, stage 2 the eligibility, stage 5
+writes the weight), so steps and loads take effect in the order they were sampled.
+
+Ports: those of :func:`~plasticore.hw.o1_lane.o1_lane` (:func:`~plasticore.hw.o1_lane.lane_port_signals`).
+
+Timing contract
+---------------
+* An operation (``load_en``, else ``step_en``) sampled on edge ``t`` shows on **all four** outputs from edge
+  ``t + PIPELINE_DELAY`` (``= t + 4``) on: after edge ``u`` the outputs are the state after every operation
+  sampled on edges ``<= u - 4`` (traces and eligibility are delayed to line up with the weight).
+  Operations may be sampled on every edge; idle edges (neither enable) are allowed anywhere.
+* ``rst`` (synchronous, highest priority) zeroes the state and the outputs on its edge and **drops the
+  operations sampled on the four edges before it**: after edge ``u`` the outputs show the state after the
+  operations sampled on edges ``<= u - 4`` *and after the last reset*.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from myhdl import Signal, always, always_comb, block, concat, intbv
+from plasticore.refmodel.online_o1 import OnlineO1Config
+
+from .csa_multiplier import csa_multiplier
+from .o1_trace import o1_trace_next
+from .sign_extend import sign_extend
+from .widths import eligibility_sum_range, product_range, weight_sum_range
+
+PIPELINE_DELAY = 4  # edges from an operation's sampling edge to the edge its state shows on the outputs
+
+
+def _signed(bits: int) -> Any:
+    return Signal(intbv(0, min=-(1 << (bits - 1)), max=1 << (bits - 1)))
+
+
+@block
+def o1_lane_pipelined(
+    clk: Any,
+    rst: Any,
+    load_en: Any,
+    load_weight: Any,
+    step_en: Any,
+    pre_spike: Any,
+    post_spike: Any,
+    reward: Any,
+    weight: Any,
+    pre_trace: Any,
+    post_trace: Any,
+    eligibility: Any,
+    config: OnlineO1Config,
+) -> Any:
+    if not isinstance(config, OnlineO1Config):
+        raise TypeError(f"config must be an OnlineO1Config, not {type(config).__name__}")
+    c = config
+    t, s, m, sh, wb = c.trace_bits, c.trace_decay_shift, c.max_trace, c.learning_shift, c.weight_bits
+    e_lo, e_hi, w_max = c.eligibility_min, c.eligibility_max, c.max_weight
+    k = eligibility_sum_range(c).bits  # T + 2
+    p = product_range(c).bits  # R + T
+    n = max(weight_sum_range(c).bits, p)
+    assert k == t + 2
+    decays = 0 < s < t  # s >= T: |e| <= 2^(T-1) < 2^s, so trunc(e / 2^s) = 0 and e is unchanged
+
+    def unsigned(hi: int) -> Any:
+        return Signal(intbv(0, min=0, max=hi + 1))
+
+    def elig() -> Any:
+        return Signal(intbv(0, min=e_lo, max=e_hi + 1))
+
+    def rew() -> Any:
+        return Signal(intbv(0, min=c.reward_min, max=c.reward_max + 1))
+
+    # ---- stage 1: traces; pot - dep from the old traces ----
+    pre_q, post_q, pre_n, post_n = unsigned(m), unsigned(m), unsigned(m), unsigned(m)
+    pot, dep, pd, s1_pd = _signed(k), _signed(k), _signed(k), _signed(k)
+    s1_r, s1_lw = rew(), unsigned(w_max)
+    s1_step, s1_load = Signal(bool(0)), Signal(bool(0))
+
+    pre_unit = o1_trace_next(pre_q, pre_spike, pre_n, c)
+    post_unit = o1_trace_next(post_q, post_spike, post_n, c)
+
+    @always_comb
+    def pairing() -> None:
+        if post_spike:
+            if pre_spike:
+                pot.next = m
+            else:
+                pot.next = concat(intbv(0)[2:], pre_q).signed()
+        else:
+            pot.next = 0
+        if pre_spike:
+            dep.next = concat(intbv(0)[2:], post_q).signed()
+        else:
+            dep.next = 0
+
+    @always_comb
+    def difference() -> None:
+        pd.next = pot - dep
+
+    @always(clk.posedge)
+    def stage1() -> None:
+        if rst:
+            pre_q.next = 0
+            post_q.next = 0
+            s1_step.next = False
+            s1_load.next = False
+        elif load_en:
+            pre_q.next = 0
+            post_q.next = 0
+            s1_step.next = False
+            s1_load.next = True
+        elif step_en:
+            pre_q.next = pre_n
+            post_q.next = post_n
+            s1_step.next = True
+            s1_load.next = False
+        else:
+            s1_step.next = False
+            s1_load.next = False
+        s1_pd.next = pd
+        s1_r.next = reward
+        s1_lw.next = load_weight
+
+    # ---- stage 2: eligibility ----
+    # decayS(e) = e - trunc(e / 2^s), trunc(e / 2^s) = (e >> s) + c, c = [e < 0 and e mod 2^s != 0], and
+    # -x = ~x + 1, so e' = sat(e + ~(e >> s) + pd + (1 - c)): one 3:2 compressor level on the K-bit patterns
+    # of e, ~(e >> s) and pd, with 1 - c as the free low bit of its carry word, then one carry chain.
+    # c is a register (c_q) kept in step with e_q, computed from the sum beside the saturation.
+    e_q = elig()
+    c_q = Signal(bool(0))  # [e_q < 0 and e_q mod 2^s != 0] (with decay only)
+    e_ext, sh_e, e_sum, e_new = _signed(k), _signed(k), _signed(k), elig()
+    a_u, b_u, d_u, x_u, y_u = (Signal(intbv(0)[k:]) for _ in range(5))
+    maj_u = Signal(intbv(0)[k - 1:])  # the top bit's majority would shift out: not computed
+    tot = Signal(intbv(0)[k + 1:])
+    c_next, not_c = Signal(bool(0)), Signal(bool(0))
+    s2_r, s2_lw = rew(), unsigned(w_max)
+    s2_step, s2_load = Signal(bool(0)), Signal(bool(0))
+
+    @always_comb
+    def extend() -> None:
+        e_ext.next = concat(e_q[t - 1], e_q[t - 1], e_q).signed()
+
+    if decays:
+
+        @always_comb
+        def shift_e() -> None:
+            sh_e.next = e_ext >> s
+
+        @always_comb
+        def patterns() -> None:
+            a_u.next = e_ext[k:]
+            b_u.next = ~sh_e[k:]
+            d_u.next = s1_pd[k:]
+
+        @always_comb
+        def compress() -> None:
+            x_u.next = a_u ^ b_u ^ d_u
+            maj_u.next = (a_u[k - 1:] & b_u[k - 1:]) | (a_u[k - 1:] & d_u[k - 1:]) | (b_u[k - 1:] & d_u[k - 1:])
+
+        @always_comb
+        def invert_c() -> None:
+            not_c.next = not c_q
+
+        @always_comb
+        def carry_word() -> None:
+            y_u.next = concat(maj_u, not_c)  # a signal, not an expression: VHDL concatenates std_logic
+
+        # modulo 2^K: the carry out (tot[K]) is dropped, the only unused bit (see the lint test)
+        @always_comb
+        def accumulate() -> None:
+            tot.next = concat(intbv(0)[1:], x_u) + concat(intbv(0)[1:], y_u)
+
+        @always_comb
+        def wrap() -> None:
+            e_sum.next = tot[k:].signed()
+
+        # e' < 0 with a low bit set: only when the sum is in range (top three bits all ones); a saturated
+        # -2^(T-1) has its low s < T bits clear
+        @always_comb
+        def next_c() -> None:
+            c_next.next = e_sum[k - 1] and e_sum[k - 2] and e_sum[t - 1] and e_sum[s:] != 0
+
+        @always(clk.posedge)
+        def track_c() -> None:
+            if rst or s1_load:
+                c_q.next = False
+            elif s1_step:
+                c_q.next = c_next
+
+        stage2_decay: tuple[Any, ...] = (shift_e, patterns, compress, invert_c, carry_word, accumulate, wrap,
+                                         next_c, track_c)
+    else:
+
+        @always_comb
+        def accumulate() -> None:
+            e_sum.next = e_ext + s1_pd
+
+        stage2_decay = (accumulate,)
+
+    # in range iff the three top bits of the (T + 2)-bit sum agree
+    @always_comb
+    def saturate_e() -> None:
+        if e_sum[k - 1] and not (e_sum[k - 2] and e_sum[t - 1]):
+            e_new.next = e_lo
+        elif not e_sum[k - 1] and (e_sum[k - 2] or e_sum[t - 1]):
+            e_new.next = e_hi
+        else:
+            e_new.next = e_sum[t:].signed()
+
+    @always(clk.posedge)
+    def stage2() -> None:
+        if rst:
+            e_q.next = 0
+            s2_step.next = False
+            s2_load.next = False
+        else:
+            if s1_load:
+                e_q.next = 0
+            elif s1_step:
+                e_q.next = e_new
+            s2_step.next = s1_step
+            s2_load.next = s1_load
+        s2_r.next = s1_r
+        s2_lw.next = s1_lw
+
+    # ---- stage 3: partial products of r * e', reduced to a carry-save pair (LUTs, no DSP block) ----
+    ps_q, pc_q = Signal(intbv(0)[p:]), Signal(intbv(0)[p:])
+    s3_lw = unsigned(w_max)
+    s3_step, s3_load = Signal(bool(0)), Signal(bool(0))
+    mult = csa_multiplier(clk, s2_r, e_q, ps_q, pc_q)
+
+    @always(clk.posedge)
+    def stage3() -> None:
+        if rst:
+            s3_step.next = False
+            s3_load.next = False
+        else:
+            s3_step.next = s2_step
+            s3_load.next = s2_load
+        s3_lw.next = s2_lw
+
+    # ---- stage 4: the product's carry chain ----
+    ptot = Signal(intbv(0)[p + 1:])
+    s4_prod = _signed(p)
+    s4_lw = unsigned(w_max)
+    s4_step, s4_load = Signal(bool(0)), Signal(bool(0))
+
+    # modulo 2^P: the carry out (ptot[P]) is dropped, the only unused bit (see the lint test)
+    @always_comb
+    def add_product() -> None:
+        ptot.next = concat(intbv(0)[1:], ps_q) + concat(intbv(0)[1:], pc_q)
+
+    @always(clk.posedge)
+    def stage4() -> None:
+        if rst:
+            s4_step.next = False
+            s4_load.next = False
+        else:
+            s4_step.next = s3_step
+            s4_load.next = s3_load
+        s4_prod.next = ptot[p:].signed()
+        s4_lw.next = s3_lw
+
+    # ---- stage 5: weight ----
+    w_q = unsigned(w_max)
+    prod_ext, delta, w_ext, w_sum = _signed(n), _signed(n), _signed(n), _signed(n)
+    w_pad = n - wb  # >= 1
+    extend_prod = sign_extend(s4_prod, prod_ext)
+
+    if sh > 0:
+
+        @always_comb
+        def scale() -> None:
+            delta.next = prod_ext >> sh
+
+    else:
+
+        @always_comb
+        def scale() -> None:
+            delta.next = prod_ext
+
+    @always_comb
+    def extend_w() -> None:
+        w_ext.next = concat(intbv(0)[w_pad:], w_q).signed()
+
+    @always_comb
+    def add_weight() -> None:
+        w_sum.next = w_ext + delta
+
+    # saturation by bit tests (MyHDL writes constants >= 2^31 as unsigned literals)
+    @always(clk.posedge)
+    def stage5() -> None:
+        if rst:
+            w_q.next = 0
+        elif s4_load:
+            w_q.next = s4_lw
+        elif s4_step:
+            if w_sum[n - 1]:
+                w_q.next = 0
+            elif w_sum[n - 1 : wb] != 0:
+                w_q.next = w_max
+            else:
+                w_q.next = w_sum[wb:]
+
+    # ---- outputs: traces and eligibility delayed to line up with the weight ----
+    e_d1, e_d2, e_d3 = elig(), elig(), elig()
+    pre_d1, pre_d2, pre_d3, pre_d4 = unsigned(m), unsigned(m), unsigned(m), unsigned(m)
+    post_d1, post_d2, post_d3, post_d4 = unsigned(m), unsigned(m), unsigned(m), unsigned(m)
+
+    @always(clk.posedge)
+    def align() -> None:
+        if rst:
+            e_d1.next = 0
+            e_d2.next = 0
+            e_d3.next = 0
+            pre_d1.next = 0
+            pre_d2.next = 0
+            pre_d3.next = 0
+            pre_d4.next = 0
+            post_d1.next = 0
+            post_d2.next = 0
+            post_d3.next = 0
+            post_d4.next = 0
+        else:
+            e_d1.next = e_q
+            e_d2.next = e_d1
+            e_d3.next = e_d2
+            pre_d1.next = pre_q
+            pre_d2.next = pre_d1
+            pre_d3.next = pre_d2
+            pre_d4.next = pre_d3
+            post_d1.next = post_q
+            post_d2.next = post_d1
+            post_d3.next = post_d2
+            post_d4.next = post_d3
+
+    @always_comb
+    def drive_outputs() -> None:
+        weight.next = w_q
+        pre_trace.next = pre_d4
+        post_trace.next = post_d4
+        eligibility.next = e_d3
+
+    return (pre_unit, post_unit, pairing, difference, stage1, extend, *stage2_decay, saturate_e, stage2, mult,
+            stage3, add_product, stage4, extend_prod, scale, extend_w, add_weight, stage5, align, drive_outputs)
