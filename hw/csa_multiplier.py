@@ -1,4 +1,4 @@
-"""``csa_multiplier``: a signed product in LUTs, reduced to a registered carry-save pair (no DSP block).
+"""A signed product in LUTs over two pipeline stages, as carry-save words (no DSP block).
 
 Used by :func:`~plasticore.hw.o1_lane_pipelined.o1_lane_pipelined`: on the ECP5 a combinational
 ``MULT18X18D`` alone costs 3.9 ns plus its routing in and out (nextpnr), more than a 150 MHz period allows
@@ -8,18 +8,13 @@ next to a register, so the product is built from LUT logic whose depth grows onl
   bits): ``pp_j = a_j ? b << j : 0`` for ``j < R - 1``; the sign bit of ``a`` weighs ``-2^(R-1)``, so
   ``pp_(R-1) = a_(R-1) ? ~b << (R-1) : 0`` plus a correction word ``a_(R-1) << (R-1)`` (``-x = ~x + 1``);
 * a Wallace tree of 3:2 compressors (carry-save adders): three words ``x, y, z`` become
-  ``x ^ y ^ z`` and ``maj(x, y, z) << 1`` with the same sum modulo ``2^P``, one LUT level each, no carry
-  chain, until two words remain;
-* the two words are registered (``sum_q``, ``carry_q``); the caller adds them (one carry chain) in the
-  next stage: ``(sum_q + carry_q) mod 2^P`` is the bit pattern of ``a * b`` (``P >= R + T`` holds it).
+  ``x ^ y ^ z`` and ``maj(x, y, z) << 1`` with the same sum modulo ``2^P``, one LUT level each, no carry chain.
 
-Ports
------
-clk      in   clock
-a        in   signed ``R >= 1`` bits
-b        in   signed ``T >= 1`` bits
-sum_q    out  unsigned ``P`` bits, registered on ``clk``
-carry_q  out  unsigned ``P`` bits, registered on ``clk``
+:func:`csa_partial_sums` (first stage) builds the ``R + 1`` words and compresses them to at most
+:data:`STAGE_WORDS` (:func:`stage_words`), registered; :func:`csa_final_sum` (second stage, combinational)
+compresses those to two and adds them in one carry chain: ``product = (sum of the words) mod 2^P``, the
+bit pattern of ``a * b`` (``P >= R + T`` holds it). Splitting the tree this way leaves each stage a few LUT
+levels (for ``R = 8``: partial products and two levels, then two levels and the carry chain).
 
 Every word is an unsigned ``P``-bit signal; shifts are slices and concatenations, so the converted HDL has
 no implicit width changes.
@@ -38,13 +33,28 @@ def _word(p: int) -> Any:
     return Signal(intbv(0)[p:])
 
 
-def wallace_levels(n_operands: int) -> int:
-    """3:2 compressor levels that reduce ``n_operands`` words to two."""
+STAGE_WORDS = 4  # the first stage compresses to at most this many words
+
+
+def _compressed(n: int) -> int:
+    return 2 * (n // 3) + n % 3
+
+
+def wallace_levels(n_operands: int, to: int = 2) -> int:
+    """3:2 compressor levels that reduce ``n_operands`` words to at most ``to`` (>= 2)."""
     levels = 0
-    while n_operands > 2:
-        n_operands = 2 * (n_operands // 3) + n_operands % 3
+    while n_operands > to:
+        n_operands = _compressed(n_operands)
         levels += 1
     return levels
+
+
+def stage_words(r: int) -> int:
+    """Words :func:`csa_partial_sums` registers for an ``R``-bit multiplier ``a`` (``R + 1`` operands)."""
+    n = r + 1
+    while n > STAGE_WORDS:
+        n = _compressed(n)
+    return n
 
 
 @block
@@ -106,13 +116,34 @@ def compress(x: Any, y: Any, z: Any, s: Any, c: Any) -> Any:
     return add_bits, majority, shift
 
 
+def wallace_plan(n: int, to: int) -> tuple[list[tuple[int, int, int]], list[int]]:
+    """Compressors that reduce words ``0 .. n-1`` to at most ``to``: ``(x, y, z)`` triples, in order, each
+    creating two new words (numbered on from ``n``: sum, then carry), and the indices of the words left."""
+    words = list(range(n))
+    nxt_id = n
+    triples: list[tuple[int, int, int]] = []
+    while len(words) > to:
+        nxt: list[int] = []
+        for g in range(len(words) // 3):
+            triples.append((words[3 * g], words[3 * g + 1], words[3 * g + 2]))
+            nxt += [nxt_id, nxt_id + 1]
+            nxt_id += 2
+        nxt += words[3 * (len(words) // 3):]
+        words = nxt
+    return triples, words
+
+
 @block
-def csa_multiplier(clk: Any, a: Any, b: Any, sum_q: Any, carry_q: Any) -> Any:
-    r, p = len(a), len(sum_q)
-    if len(carry_q) != p:
-        raise ValueError(f"carry_q must have len(sum_q) = {p} bits, not {len(carry_q)}")
+def csa_partial_sums(clk: Any, a: Any, b: Any, words_q: list[Any]) -> Any:
+    """First stage: ``a`` (signed ``R`` bits) x ``b`` (signed ``T`` bits) as :func:`stage_words` ``(R)``
+    registered ``P``-bit words ``words_q`` whose sum modulo ``2^P`` is ``a * b``."""
+    r, p = len(a), len(words_q[0])
+    if len(words_q) != stage_words(r):
+        raise ValueError(f"words_q must hold stage_words({r}) = {stage_words(r)} words, not {len(words_q)}")
+    if any(len(w) != p for w in words_q):
+        raise ValueError(f"every word of words_q must have {p} bits")
     if p < r + len(b):
-        raise ValueError(f"sum_q must have at least R + T = {r + len(b)} bits, not {p}")
+        raise ValueError(f"the words must have at least R + T = {r + len(b)} bits, not {p}")
 
     b_s = Signal(intbv(0, min=-(1 << (p - 1)), max=1 << (p - 1)))
     b_u = _word(p)
@@ -145,22 +176,52 @@ def csa_multiplier(clk: Any, a: Any, b: Any, sum_q: Any, carry_q: Any) -> Any:
 
     parts.append(correction)
     words.append(corr)
+    triples, left = wallace_plan(len(words), STAGE_WORDS)
+    for x, y, z in triples:  # MyHDL wants sub-blocks created in the block function itself
+        s, c = _word(p), _word(p)
+        parts.append(compress(words[x], words[y], words[z], s, c))
+        words += [s, c]
+    parts += [register(clk, words[i], q) for i, q in zip(left, words_q, strict=True)]
+    return parts
 
-    while len(words) > 2:
-        nxt: list[Any] = []
-        for g in range(len(words) // 3):
-            s, c = _word(p), _word(p)
-            parts.append(compress(words[3 * g], words[3 * g + 1], words[3 * g + 2], s, c))
-            nxt += [s, c]
-        nxt += words[3 * (len(words) // 3):]
-        words = nxt
 
-    w0, w1 = words
+@block
+def register(clk: Any, d: Any, q: Any) -> Any:
+    """``q`` is ``d`` of the previous edge."""
 
     @always(clk.posedge)
-    def register() -> None:
-        sum_q.next = w0
-        carry_q.next = w1
+    def reg() -> None:
+        q.next = d
 
-    parts.append(register)
-    return parts
+    return reg
+
+
+@block
+def csa_final_sum(words: list[Any], product: Any) -> Any:
+    """Second stage (combinational): compress ``words`` to two and add them; ``product`` (signed ``P`` bits)
+    is their sum modulo ``2^P``."""
+    p = len(words[0])
+    if len(product) != p:
+        raise ValueError(f"product must have {p} bits, not {len(product)}")
+    parts: list[Any] = []
+    words = list(words)
+    triples, left = wallace_plan(len(words), 2)
+    for x, y, z in triples:
+        s, c = _word(p), _word(p)
+        parts.append(compress(words[x], words[y], words[z], s, c))
+        words += [s, c]
+    if len(left) < 2:
+        raise ValueError(f"csa_final_sum needs at least two words, not {len(left)}")
+    w0, w1 = (words[i] for i in left)
+    ptot = _word(p + 1)
+
+    # modulo 2^P: the carry out (ptot[P]) is dropped, the only unused bit (see the lint test)
+    @always_comb
+    def add() -> None:
+        ptot.next = concat(intbv(0)[1:], w0) + concat(intbv(0)[1:], w1)
+
+    @always_comb
+    def wrap() -> None:
+        product.next = ptot[p:].signed()
+
+    return (*parts, add, wrap)

@@ -12,10 +12,11 @@ period holds one field's recurrence (its new value from its old one), not the ch
   with ``c = [e < 0 and e mod 2^s != 0]``, and ``-x = ~x + 1``, so
   ``e' = sat(e + ~(e >> s) + pd + (1 - c))``: one 3:2 compressor level (LUTs) with ``1 - c`` as the free low
   bit of its carry word, one carry chain, saturation by bit tests. ``c`` is kept in a register beside ``e``;
-* stage 3 (edge ``t + 2``): ``r * e'`` as partial products and a Wallace tree, registered as a carry-save pair
-  (:func:`~plasticore.hw.csa_multiplier.csa_multiplier`, LUTs only: a DSP block's own delay plus its routing
-  would not fit a 150 MHz period on the ECP5);
-* stage 4 (edge ``t + 3``): the product's carry chain;
+* stage 3 (edge ``t + 2``): ``r * e'`` as partial products and the first levels of a Wallace tree, registered
+  as at most four carry-save words (:func:`~plasticore.hw.csa_multiplier.csa_partial_sums`, LUTs only: a DSP
+  block's own delay plus its routing would not fit a 150 MHz period on the ECP5);
+* stage 4 (edge ``t + 3``): the last Wallace levels and the product's carry chain
+  (:func:`~plasticore.hw.csa_multiplier.csa_final_sum`);
 * stage 5 (edge ``t + 4``): weight, ``w' = sat(w + ((r * e') >> L), 0, 2^W - 1)``.
 
 The equations are those of :mod:`plasticore.refmodel.online_o1` (Izhikevich 2007; Florian 2007), bit for
@@ -42,7 +43,7 @@ from typing import Any
 from myhdl import Signal, always, always_comb, block, concat, intbv
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
-from .csa_multiplier import csa_multiplier
+from .csa_multiplier import csa_final_sum, csa_partial_sums, stage_words
 from .o1_trace import o1_trace_next
 from .sign_extend import sign_extend
 from .widths import eligibility_sum_range, product_range, weight_sum_range
@@ -243,11 +244,11 @@ def o1_lane_pipelined(
         s2_r.next = s1_r
         s2_lw.next = s1_lw
 
-    # ---- stage 3: partial products of r * e', reduced to a carry-save pair (LUTs, no DSP block) ----
-    ps_q, pc_q = Signal(intbv(0)[p:]), Signal(intbv(0)[p:])
+    # ---- stage 3: partial products of r * e' and the first Wallace levels (LUTs, no DSP block) ----
+    words_q = [Signal(intbv(0)[p:]) for _ in range(stage_words(c.reward_bits))]
     s3_lw = unsigned(w_max)
     s3_step, s3_load = Signal(bool(0)), Signal(bool(0))
-    mult = csa_multiplier(clk, s2_r, e_q, ps_q, pc_q)
+    mult = csa_partial_sums(clk, s2_r, e_q, words_q)
 
     @always(clk.posedge)
     def stage3() -> None:
@@ -259,16 +260,12 @@ def o1_lane_pipelined(
             s3_load.next = s2_load
         s3_lw.next = s2_lw
 
-    # ---- stage 4: the product's carry chain ----
-    ptot = Signal(intbv(0)[p + 1:])
+    # ---- stage 4: the last Wallace levels and the product's carry chain ----
+    prod = _signed(p)
     s4_prod = _signed(p)
     s4_lw = unsigned(w_max)
     s4_step, s4_load = Signal(bool(0)), Signal(bool(0))
-
-    # modulo 2^P: the carry out (ptot[P]) is dropped, the only unused bit (see the lint test)
-    @always_comb
-    def add_product() -> None:
-        ptot.next = concat(intbv(0)[1:], ps_q) + concat(intbv(0)[1:], pc_q)
+    add_product = csa_final_sum(words_q, prod)
 
     @always(clk.posedge)
     def stage4() -> None:
@@ -278,7 +275,7 @@ def o1_lane_pipelined(
         else:
             s4_step.next = s3_step
             s4_load.next = s3_load
-        s4_prod.next = ptot[p:].signed()
+        s4_prod.next = prod
         s4_lw.next = s3_lw
 
     # ---- stage 5: weight ----

@@ -14,8 +14,8 @@ The prediction is built from the structure of the generated hardware, never from
   multiplexers, host decode lookups, read-back chain, the lane's load/reset muxing);
 * **products**: the ``R x T`` multiplier of every lane;
 * **pipelined-lane bits**: every logic bit of ``o1_lane_pipelined``, whose product is not a multiplier (no
-  DSP) but the carry-save logic of :func:`~plasticore.hw.csa_multiplier.csa_multiplier` (``^ & |`` count as
-  one level there);
+  DSP) but the carry-save logic of :mod:`plasticore.hw.csa_multiplier` (``^ & |`` count as one level
+  there);
 * **memories**: depth x width of every inferred RAM, and the ``SB_SPRAM256KA`` instances.
 
 A process costs ``output bits x weight``: weight 0 when it is wiring (slices, concatenations, constant
@@ -266,7 +266,7 @@ def rtl_counts(config: OnlineO1Config, design: str, n_pre: int, n_post: int, lan
         if not isinstance(gen, _AlwaysComb):
             ff += bits
         # the pipelined lane computes its update in its own processes (top level, path ()), with carry-save
-        # (bitwise) logic there and in its csa_multiplier
+        # (bitwise) logic there and in its carry-save multiplier
         pipe_lane = design == "o1_lane" and pipelined_update
         weight = _logic_weight(gen, bitwise=pipe_lane)
         if pipe_lane:
@@ -316,12 +316,14 @@ def logic_depth(config: OnlineO1Config, target: str, pipelined_update: bool = Fa
     k = w.eligibility_sum
     if design == "o1_lane":
         # o1_lane_pipelined: 1 = pairing mux + (pot - dep); 2 = one 3:2 compressor level, the K + 1-bit
-        # carry chain, saturation (bit tests and a mux); 3 = partial products and the Wallace tree (LUTs,
-        # no DSP); 4 = the product's carry chain; 5 = w + delta + saturate (bit tests and a mux)
-        from .csa_multiplier import wallace_levels
+        # carry chain, saturation (bit tests and a mux); 3 = partial products and the first Wallace levels
+        # (LUTs, no DSP); 4 = the last Wallace levels and the product's carry chain; 5 = w + delta + saturate
+        from .csa_multiplier import STAGE_WORDS, stage_words, wallace_levels
 
-        stage_3 = 1 + wallace_levels(c.reward_bits + 1)
-        return max(2 + k / 4, 3 + (k + 1) / 4, stage_3, 1 + w.product / 4, 3 + n / 4)
+        r = c.reward_bits
+        stage_3 = 1 + wallace_levels(r + 1, STAGE_WORDS)
+        stage_4 = wallace_levels(stage_words(r), 2) + 1 + w.product / 4
+        return max(2 + k / 4, 3 + (k + 1) / 4, stage_3, stage_4, 3 + n / 4)
     # o1_array_update: A = bias add | pairing mux + (pot - dep), B = e - q, C = add + saturate (bit tests
     # and a mux), D = the product alone, E = w + delta + saturate (bit tests and a mux)
     stage_a = 2 + k / 4
