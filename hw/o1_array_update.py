@@ -9,7 +9,8 @@ registers so that no clock period holds more than one carry chain (or the produc
 * stage C: ``e' = sat(decayS(e) + pd, -2^(T-1), 2^(T-1) - 1)`` (saturation by bit tests); registered;
 * stage D: the product ``r * e'`` alone (a DSP block with a registered output where there is one);
   registered;
-* stage E: ``w' = sat(w + ((r * e') >> L), 0, 2^W - 1)``; registered (the outputs).
+* stage E: ``w' = sat(w + ((r * e') >> L), 0, 2^W - 1)`` (:func:`~plasticore.hw.o1_weight_next.o1_weight_next`);
+  registered (the outputs).
 
 Ports (``W, T, R`` from the config)
 -----
@@ -37,8 +38,9 @@ from typing import Any
 from myhdl import Signal, always, always_comb, block, concat, intbv
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
-from .sign_extend import sign_extend
-from .widths import eligibility_sum_range, product_range, weight_sum_range
+from .o1_pairing import o1_pairing
+from .o1_weight_next import o1_weight_next
+from .widths import eligibility_sum_range, product_range
 
 UPDATE_LATENCY = 5
 
@@ -82,11 +84,10 @@ def o1_array_update(
     config: OnlineO1Config,
 ) -> Any:
     c = config
-    t, s, m, sh, wb = c.trace_bits, c.trace_decay_shift, c.max_trace, c.learning_shift, c.weight_bits
+    t, s = c.trace_bits, c.trace_decay_shift
     e_lo, e_hi, w_max = c.eligibility_min, c.eligibility_max, c.max_weight
     k = eligibility_sum_range(c).bits  # T + 2
     p = product_range(c).bits  # R + T
-    n = max(weight_sum_range(c).bits, p)
     assert k == t + 2
     decays = 0 < s < t  # s >= T: |e| <= 2^(T-1) < 2^s, so |e| >> s = 0 and e is unchanged
     bias = (1 << s) - 1
@@ -96,8 +97,6 @@ def o1_array_update(
     bias_v = _signed(k)  # bias if e < 0 else 0
     e_b = _signed(k)  # e + bias (e < 0): in [-2^(T-1), 2^T - 2] for s < T
     q = _signed(k)  # trunc(e / 2^s)
-    pot = _signed(k)
-    dep = _signed(k)
     pd = _signed(k)  # pot - dep in [-M, M]
     a_e = _signed(k)
     a_q = _signed(k)
@@ -145,23 +144,7 @@ def o1_array_update(
 
         stage_a_decay = (decay,)
 
-    @always_comb
-    def pairing() -> None:
-        if post_spike:
-            if pre_spike:
-                pot.next = m
-            else:
-                pot.next = concat(intbv(0)[2:], pre_trace).signed()
-        else:
-            pot.next = 0
-        if pre_spike:
-            dep.next = concat(intbv(0)[2:], post_trace).signed()
-        else:
-            dep.next = 0
-
-    @always_comb
-    def difference() -> None:
-        pd.next = pot - dep
+    pair = o1_pairing(pre_trace, post_trace, pre_spike, post_spike, pd, c)
 
     @always(clk.posedge)
     def reg_a() -> None:
@@ -227,43 +210,13 @@ def o1_array_update(
         d_w.next = c_w
 
     # ---- stage E: weight sum, saturate ----
-    prod_ext = _signed(n)
-    delta = _signed(n)
-    w_ext = _signed(n)
-    w_sum = _signed(n)
-    w_pad = n - wb
-
-    extend_prod = sign_extend(d_prod, prod_ext)
-
-    if sh > 0:
-
-        @always_comb
-        def scale() -> None:
-            delta.next = prod_ext >> sh
-
-    else:
-
-        @always_comb
-        def scale() -> None:
-            delta.next = prod_ext
-
-    @always_comb
-    def extend_w() -> None:
-        w_ext.next = concat(intbv(0)[w_pad:], d_w).signed()
-
-    @always_comb
-    def add_weight() -> None:
-        w_sum.next = w_ext + delta
+    w_new = Signal(intbv(0, min=0, max=w_max + 1))
+    weight_unit = o1_weight_next(d_w, d_prod, w_new, c)
 
     @always(clk.posedge)
     def reg_e() -> None:
         eligibility_next.next = d_e
-        if w_sum[n - 1]:
-            weight_next.next = 0
-        elif w_sum[n - 1:wb] != 0:
-            weight_next.next = w_max
-        else:
-            weight_next.next = w_sum[wb:]
+        weight_next.next = w_new
 
-    return (extend, *stage_a_decay, pairing, difference, reg_a, reg_b, accumulate, saturate_e, reg_c,
-            multiply, reg_d, extend_prod, scale, extend_w, add_weight, reg_e)
+    return (extend, *stage_a_decay, pair, reg_a, reg_b, accumulate, saturate_e, reg_c, multiply, reg_d,
+            weight_unit, reg_e)

@@ -17,7 +17,9 @@ period holds one field's recurrence (its new value from its old one), not the ch
   block's own delay plus its routing would not fit a 150 MHz period on the ECP5);
 * stage 4 (edge ``t + 3``): the last Wallace levels and the product's carry chain
   (:func:`~plasticore.hw.csa_multiplier.csa_final_sum`);
-* stage 5 (edge ``t + 4``): weight, ``w' = sat(w + ((r * e') >> L), 0, 2^W - 1)``.
+* stage 5 (edge ``t + 4``): weight, ``w' = sat(w + ((r * e') >> L), 0, 2^W - 1)``
+  (:func:`~plasticore.hw.o1_weight_next.o1_weight_next`; the pair term of stage 1 is
+  :func:`~plasticore.hw.o1_pairing.o1_pairing`).
 
 The equations are those of :mod:`plasticore.refmodel.online_o1` (Izhikevich 2007; Florian 2007), bit for
 bit. A load travels down the same stages (stage 1 clears the traces, stage 2 the eligibility, stage 5
@@ -44,9 +46,10 @@ from myhdl import Signal, always, always_comb, block, concat, intbv
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .csa_multiplier import csa_final_sum, csa_partial_sums, stage_words
+from .o1_pairing import o1_pairing
 from .o1_trace import o1_trace_next
-from .sign_extend import sign_extend
-from .widths import eligibility_sum_range, product_range, weight_sum_range
+from .o1_weight_next import o1_weight_next
+from .widths import eligibility_sum_range, product_range
 
 PIPELINE_DELAY = 4  # edges from an operation's sampling edge to the edge its state shows on the outputs
 
@@ -74,11 +77,10 @@ def o1_lane_pipelined(
     if not isinstance(config, OnlineO1Config):
         raise TypeError(f"config must be an OnlineO1Config, not {type(config).__name__}")
     c = config
-    t, s, m, sh, wb = c.trace_bits, c.trace_decay_shift, c.max_trace, c.learning_shift, c.weight_bits
+    t, s, m = c.trace_bits, c.trace_decay_shift, c.max_trace
     e_lo, e_hi, w_max = c.eligibility_min, c.eligibility_max, c.max_weight
     k = eligibility_sum_range(c).bits  # T + 2
     p = product_range(c).bits  # R + T
-    n = max(weight_sum_range(c).bits, p)
     assert k == t + 2
     decays = 0 < s < t  # s >= T: |e| <= 2^(T-1) < 2^s, so trunc(e / 2^s) = 0 and e is unchanged
 
@@ -93,30 +95,14 @@ def o1_lane_pipelined(
 
     # ---- stage 1: traces; pot - dep from the old traces ----
     pre_q, post_q, pre_n, post_n = unsigned(m), unsigned(m), unsigned(m), unsigned(m)
-    pot, dep, pd, s1_pd = _signed(k), _signed(k), _signed(k), _signed(k)
+    pd, s1_pd = _signed(k), _signed(k)
     s1_r, s1_lw = rew(), unsigned(w_max)
     s1_step, s1_load = Signal(bool(0)), Signal(bool(0))
 
     pre_unit = o1_trace_next(pre_q, pre_spike, pre_n, c)
     post_unit = o1_trace_next(post_q, post_spike, post_n, c)
 
-    @always_comb
-    def pairing() -> None:
-        if post_spike:
-            if pre_spike:
-                pot.next = m
-            else:
-                pot.next = concat(intbv(0)[2:], pre_q).signed()
-        else:
-            pot.next = 0
-        if pre_spike:
-            dep.next = concat(intbv(0)[2:], post_q).signed()
-        else:
-            dep.next = 0
-
-    @always_comb
-    def difference() -> None:
-        pd.next = pot - dep
+    pair = o1_pairing(pre_q, post_q, pre_spike, post_spike, pd, c)
 
     @always(clk.posedge)
     def stage1() -> None:
@@ -279,32 +265,9 @@ def o1_lane_pipelined(
         s4_lw.next = s3_lw
 
     # ---- stage 5: weight ----
-    w_q = unsigned(w_max)
-    prod_ext, delta, w_ext, w_sum = _signed(n), _signed(n), _signed(n), _signed(n)
-    w_pad = n - wb  # >= 1
-    extend_prod = sign_extend(s4_prod, prod_ext)
+    w_q, w_new = unsigned(w_max), unsigned(w_max)
+    weight_unit = o1_weight_next(w_q, s4_prod, w_new, c)
 
-    if sh > 0:
-
-        @always_comb
-        def scale() -> None:
-            delta.next = prod_ext >> sh
-
-    else:
-
-        @always_comb
-        def scale() -> None:
-            delta.next = prod_ext
-
-    @always_comb
-    def extend_w() -> None:
-        w_ext.next = concat(intbv(0)[w_pad:], w_q).signed()
-
-    @always_comb
-    def add_weight() -> None:
-        w_sum.next = w_ext + delta
-
-    # saturation by bit tests (MyHDL writes constants >= 2^31 as unsigned literals)
     @always(clk.posedge)
     def stage5() -> None:
         if rst:
@@ -312,12 +275,7 @@ def o1_lane_pipelined(
         elif s4_load:
             w_q.next = s4_lw
         elif s4_step:
-            if w_sum[n - 1]:
-                w_q.next = 0
-            elif w_sum[n - 1 : wb] != 0:
-                w_q.next = w_max
-            else:
-                w_q.next = w_sum[wb:]
+            w_q.next = w_new
 
     # ---- outputs: traces and eligibility delayed to line up with the weight ----
     e_d1, e_d2, e_d3 = elig(), elig(), elig()
@@ -358,5 +316,5 @@ def o1_lane_pipelined(
         post_trace.next = post_d4
         eligibility.next = e_d3
 
-    return (pre_unit, post_unit, pairing, difference, stage1, extend, *stage2_decay, saturate_e, stage2, mult,
-            stage3, add_product, stage4, extend_prod, scale, extend_w, add_weight, stage5, align, drive_outputs)
+    return (pre_unit, post_unit, pair, stage1, extend, *stage2_decay, saturate_e, stage2, mult, stage3,
+            add_product, stage4, weight_unit, stage5, align, drive_outputs)

@@ -176,7 +176,8 @@ def _addr_bits(n: int) -> int:
 _LOGIC = re.compile(r"\bif\b|[+\-*]|==|!=|<=|>=|(?<![<>])[<>](?![<>])")
 _ADDSUB = re.compile(r"[+\-]")
 _BITWISE = re.compile(r"\^|&|\|")
-_DATAPATH_BLOCKS = frozenset({"o1_synapse_update", "o1_array_update", "o1_trace_next", "sign_extend"})
+_DATAPATH_BLOCKS = frozenset({"o1_synapse_update", "o1_array_update", "o1_trace_next", "sign_extend", "o1_pairing",
+                              "o1_weight_next"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
