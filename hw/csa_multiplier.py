@@ -49,6 +49,38 @@ def wallace_levels(n_operands: int, to: int = 2) -> int:
     return levels
 
 
+def register_bits(r: int, t: int, p: int) -> int:
+    """Flip-flops the registered words of :func:`csa_partial_sums` need after synthesis removes constant and
+    identical ones (Yosys ``opt_merge``/``opt_dff``), from a symbolic walk of the same tree.
+
+    Each bit is named by how it is built (hash-consed): partial-product bits above ``j + T - 1`` copy the sign
+    bit, bits below ``j`` are 0; a compressor bit with one non-zero input is that input, with none it is 0.
+    The count is the number of distinct non-zero bits over all registered words.
+    """
+    zero: tuple[Any, ...] = ("0",)
+
+    def pp_bit(j: int, i: int) -> tuple[Any, ...]:
+        return zero if i < j else ("pp", j, min(i - j, t - 1))
+
+    words = [[pp_bit(j, i) for i in range(p)] for j in range(r)]
+    words.append([("a", r - 1) if i == r - 1 else zero for i in range(p)])
+
+    def xor3(x: Any, y: Any, z: Any) -> Any:
+        live = sorted((v for v in (x, y, z) if v != zero), key=repr)
+        return zero if not live else live[0] if len(live) == 1 else ("xor", *live)
+
+    def maj3(x: Any, y: Any, z: Any) -> Any:
+        live = sorted((v for v in (x, y, z) if v != zero), key=repr)
+        return zero if len(live) < 2 else ("and" if len(live) == 2 else "maj", *live)
+
+    triples, left = wallace_plan(len(words), STAGE_WORDS)
+    for x, y, z in triples:
+        a, b, c = words[x], words[y], words[z]
+        words.append([xor3(a[i], b[i], c[i]) for i in range(p)])
+        words.append([zero] + [maj3(a[i], b[i], c[i]) for i in range(p - 1)])
+    return len({bit for i in left for bit in words[i] if bit != zero})
+
+
 def stage_words(r: int) -> int:
     """Words :func:`csa_partial_sums` registers for an ``R``-bit multiplier ``a`` (``R + 1`` operands)."""
     n = r + 1

@@ -6,10 +6,12 @@ The prediction is built from the structure of the generated hardware, never from
 :class:`~plasticore.hw.array_emitter.OnlineO1ArrayEmitter`) and reads off, process by process:
 
 * **registers**: every bit assigned in a clocked process (``W + 3T`` for the lane; stage registers, host
-  stage, schedule counters and their pipeline copies for the array), RAM read registers excepted;
-* **datapath logic bits**: output bits of the computing processes of ``o1_synapse_update`` and
-  ``o1_trace_next`` (adders, comparators, saturation and sign multiplexers; widths from
-  :mod:`plasticore.hw.widths`), once per lane;
+  stage, schedule counters and their pipeline copies for the array), RAM read registers excepted; the
+  pipelined lane's carry-save words count without their constant and identical bits
+  (:func:`~plasticore.hw.csa_multiplier.register_bits`);
+* **datapath logic bits**: output bits of the computing processes of ``o1_synapse_update``,
+  ``o1_array_update``, ``o1_pairing``, ``o1_weight_next`` and ``o1_trace_next`` (adders, comparators,
+  saturation and sign multiplexers; widths from :mod:`plasticore.hw.widths`), once per lane;
 * **control logic bits**: output bits of every other computing process (counters, address and write-data
   multiplexers, host decode lookups, read-back chain, the lane's load/reset muxing);
 * **products**: the ``R x T`` multiplier of every lane;
@@ -102,16 +104,17 @@ class Device:
 # Fitted coefficients (least squares on the measured sweep, ``python -m plasticore.flows.calibrate``;
 # per-design errors in reports/resources.md). LUT4 per datapath bit, per product bit (LUTs only), per
 # control bit, per array lane; the generic target reuses the iCE40 numbers (a LUT4 fabric without DSPs).
-# ECP5 has no LUT multiplier in the sweep (every product maps to MULT18X18D): it reuses the iCE40 value.
+# ECP5 has no LUT multiplier in the sweep (every ``*`` maps to MULT18X18D; the pipelined lane's carry-save
+# product has its own term): it reuses the iCE40 value.
 LUT_COEFFICIENTS: dict[str, dict[str, float]] = {
-    "ice40": {"lut_per_op": 1.455, "lut_per_product_bit": 2.555, "lut_per_control_bit": 0.596,
-              "lut_per_op_lane": 1.189, "lut_per_array_lane": 0.0, "lut_per_pipe_lane_bit": 0.433},
-    "ecp5": {"lut_per_op": 0.662, "lut_per_product_bit": 2.555, "lut_per_control_bit": 1.08,
-             "lut_per_op_lane": 2.171, "lut_per_array_lane": 44.621, "lut_per_pipe_lane_bit": 0.661},
+    "ice40": {"lut_per_op": 1.571, "lut_per_product_bit": 2.555, "lut_per_control_bit": 0.589,
+              "lut_per_op_lane": 1.272, "lut_per_array_lane": 0.0, "lut_per_pipe_lane_bit": 0.428},
+    "ecp5": {"lut_per_op": 0.865, "lut_per_product_bit": 2.555, "lut_per_control_bit": 0.897,
+             "lut_per_op_lane": 1.987, "lut_per_array_lane": 52.223, "lut_per_pipe_lane_bit": 0.571},
 }
 # delay per logic level (ns, routing included), fitted per target; t0 (clock-to-out + setup) is what
 # nextpnr reports for the family, not fitted
-T_PER_LEVEL_NS: dict[str, float] = {"ice40-up5k": 1.888, "ice40-hx8k": 0.786, "ecp5-25f": 0.862, "generic": 1.0}
+T_PER_LEVEL_NS: dict[str, float] = {"ice40-up5k": 1.883, "ice40-hx8k": 0.783, "ecp5-25f": 0.863, "generic": 1.0}
 T0_NS: dict[str, float] = {"ice40": 2.6, "ecp5": 0.5, "generic": 1.0}
 # Delays of hard blocks as nextpnr reports them (device facts, not fitted): the ECP5 DP16KD clock-to-out
 # (no output register) and the MULT18X18D combinational delay. Once the pipelined update has cut the
@@ -264,7 +267,8 @@ def rtl_counts(config: OnlineO1Config, design: str, n_pre: int, n_post: int, lan
             prod += a * b
             continue
         bits = sum(len(v) for v in outs.values() if not isinstance(v, list))
-        if not isinstance(gen, _AlwaysComb):
+        csa_register = "csa_partial_sums" in path and not isinstance(gen, _AlwaysComb)
+        if not isinstance(gen, _AlwaysComb) and not csa_register:  # those: counted below, merged
             ff += bits
         # the pipelined lane computes its update in its own processes (top level, path ()), with carry-save
         # (bitwise) logic there and in its carry-save multiplier
@@ -276,6 +280,10 @@ def rtl_counts(config: OnlineO1Config, design: str, n_pre: int, n_post: int, lan
             dp += weight * bits
         else:
             ctrl += weight * bits
+    if design == "o1_lane" and pipelined_update:
+        from .csa_multiplier import register_bits
+
+        ff += register_bits(config.reward_bits, config.trace_bits, config.reward_bits + config.trace_bits)
     return RtlCounts(ff, dp, ctrl, prod, csa, mults, tuple(mems), sprams)
 
 

@@ -63,3 +63,13 @@ def test_bad_sizes() -> None:
         csa_partial_sums(clk, a, b, [Signal(intbv(0)[10:]) for _ in range(2)])
     with pytest.raises(ValueError, match="at least R \\+ T = 10 bits, not 8"):
         csa_partial_sums(clk, a, b, [Signal(intbv(0)[8:]) for _ in range(4)])
+
+
+def test_register_bits_hand_counted() -> None:
+    """R = 1: the words are ``~b`` (T distinct bits, the rest sign copies) and the correction bit: T + 1.
+    R = 2, T = 3, P = 5: pp0 has 3 distinct bits, pp1 (bits 1..4) 3, the correction 1, all left as they are."""
+    from plasticore.hw.csa_multiplier import register_bits
+
+    assert register_bits(1, 5, 6) == 6
+    assert register_bits(2, 3, 5) == 7
+    assert register_bits(4, 6, 10) < stage_words(4) * 10
