@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from myhdl import Signal, always, always_comb, block, concat, intbv
+from myhdl import Signal, always_comb, block, concat, intbv
 
+from .pipe_reg import pipe_reg
 from .sign_extend import sign_extend
 
 
@@ -213,19 +214,8 @@ def csa_partial_sums(clk: Any, a: Any, b: Any, words_q: list[Any]) -> Any:
         s, c = _word(p), _word(p)
         parts.append(compress(words[x], words[y], words[z], s, c))
         words += [s, c]
-    parts += [register(clk, words[i], q) for i, q in zip(left, words_q, strict=True)]
+    parts += [pipe_reg(clk, words[i], q) for i, q in zip(left, words_q, strict=True)]
     return parts
-
-
-@block
-def register(clk: Any, d: Any, q: Any) -> Any:
-    """``q`` is ``d`` of the previous edge."""
-
-    @always(clk.posedge)
-    def reg() -> None:
-        q.next = d
-
-    return reg
 
 
 @block

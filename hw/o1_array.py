@@ -105,8 +105,9 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 from .o1_array_lane import o1_array_lane
 from .o1_array_ram import o1_array_ram
 from .o1_array_synmem import synmem_check
-from .o1_array_update import UPDATE_LATENCY, delay_line
+from .o1_array_update import UPDATE_LATENCY
 from .o1_trace import o1_trace_next
+from .pipe_reg import delay_line
 
 MAX_NEURONS = 1 << 16
 MEMORIES: tuple[str, ...] = ("inferred", "spram")

@@ -61,9 +61,10 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .o1_array_ram import o1_array_ram
 from .o1_array_synmem import o1_array_synmem
-from .o1_array_update import UPDATE_LATENCY, delay_line, o1_array_update
+from .o1_array_update import UPDATE_LATENCY, o1_array_update
 from .o1_synapse_update import o1_synapse_update
 from .o1_trace import o1_trace_next
+from .pipe_reg import delay_line
 
 
 @block

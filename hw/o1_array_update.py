@@ -28,7 +28,8 @@ eligibility_next  out  signed ``T``    registered: valid after edge ``t + 4``
 Every sum and product is its own range-sized signal with explicitly widened operands (see
 :mod:`plasticore.hw.widths`); saturation tests bits, not constants >= 2^31.
 
-:func:`delay_line` is the register chain the array uses to keep its tags and traces in step with the update.
+:func:`~plasticore.hw.pipe_reg.delay_line` is the register chain the array uses to keep its tags and traces in
+step with the update.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 from myhdl import Signal, always, always_comb, block, concat, intbv
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
+from .o1_eligibility_sat import o1_eligibility_sat
 from .o1_pairing import o1_pairing
 from .o1_weight_next import o1_weight_next
 from .widths import eligibility_sum_range, product_range
@@ -47,26 +49,6 @@ UPDATE_LATENCY = 5
 
 def _signed(bits: int) -> Any:
     return Signal(intbv(0, min=-(1 << (bits - 1)), max=1 << (bits - 1)))
-
-
-@block
-def pipe_reg(clk: Any, d: Any, q: Any) -> Any:
-    """One register: ``q`` is ``d`` of the previous edge (same width and range)."""
-
-    @always(clk.posedge)
-    def reg() -> None:
-        q.next = d
-
-    return reg
-
-
-@block
-def delay_line(clk: Any, d: Any, q: Any, stages: int) -> Any:
-    """``stages >= 1`` registers in a chain: ``q`` is ``d`` of ``stages`` edges before."""
-    if stages < 1:
-        raise ValueError(f"stages must be >= 1, not {stages}")
-    taps = [d] + [Signal(d.val) for _ in range(stages - 1)] + [q]
-    return [pipe_reg(clk, taps[i], taps[i + 1]) for i in range(stages)]
 
 
 @block
@@ -177,15 +159,7 @@ def o1_array_update(
     def accumulate() -> None:
         e_sum.next = b_e_dec + b_pd
 
-    # in range iff the three top bits of the (T + 2)-bit sum agree
-    @always_comb
-    def saturate_e() -> None:
-        if e_sum[k - 1] and not (e_sum[k - 2] and e_sum[t - 1]):
-            e_new.next = e_lo
-        elif not e_sum[k - 1] and (e_sum[k - 2] or e_sum[t - 1]):
-            e_new.next = e_hi
-        else:
-            e_new.next = e_sum[t:].signed()
+    saturate_e = o1_eligibility_sat(e_sum, e_new, c)
 
     @always(clk.posedge)
     def reg_c() -> None:

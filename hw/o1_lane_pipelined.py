@@ -46,6 +46,7 @@ from myhdl import Signal, always, always_comb, block, concat, intbv
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .csa_multiplier import csa_final_sum, csa_partial_sums, stage_words
+from .o1_eligibility_sat import o1_eligibility_sat
 from .o1_pairing import o1_pairing
 from .o1_trace import o1_trace_next
 from .o1_weight_next import o1_weight_next
@@ -204,15 +205,7 @@ def o1_lane_pipelined(
 
         stage2_decay = (accumulate,)
 
-    # in range iff the three top bits of the (T + 2)-bit sum agree
-    @always_comb
-    def saturate_e() -> None:
-        if e_sum[k - 1] and not (e_sum[k - 2] and e_sum[t - 1]):
-            e_new.next = e_lo
-        elif not e_sum[k - 1] and (e_sum[k - 2] or e_sum[t - 1]):
-            e_new.next = e_hi
-        else:
-            e_new.next = e_sum[t:].signed()
+    saturate_e = o1_eligibility_sat(e_sum, e_new, c)
 
     @always(clk.posedge)
     def stage2() -> None:

@@ -31,6 +31,7 @@ from typing import Any
 from myhdl import Signal, always_comb, block, concat, intbv
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
+from .o1_eligibility_sat import o1_eligibility_sat
 from .o1_pairing import o1_pairing
 from .o1_weight_next import o1_weight_next
 from .widths import eligibility_sum_range, product_range
@@ -105,14 +106,7 @@ def o1_synapse_update(
     def accumulate() -> None:
         e_sum.next = e_dec + pd
 
-    @always_comb
-    def saturate_e() -> None:
-        if e_sum > e_hi:
-            e_new.next = e_hi
-        elif e_sum < e_lo:
-            e_new.next = e_lo
-        else:
-            e_new.next = e_sum
+    saturate_e = o1_eligibility_sat(e_sum, e_new, c)
 
     @always_comb
     def multiply() -> None:

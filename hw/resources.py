@@ -10,8 +10,9 @@ The prediction is built from the structure of the generated hardware, never from
   pipelined lane's carry-save words count without their constant and identical bits
   (:func:`~plasticore.hw.csa_multiplier.register_bits`);
 * **datapath logic bits**: output bits of the computing processes of ``o1_synapse_update``,
-  ``o1_array_update``, ``o1_pairing``, ``o1_weight_next`` and ``o1_trace_next`` (adders, comparators,
-  saturation and sign multiplexers; widths from :mod:`plasticore.hw.widths`), once per lane;
+  ``o1_array_update``, ``o1_pairing``, ``o1_eligibility_sat``, ``o1_weight_next`` and ``o1_trace_next``
+  (adders, comparators, saturation and sign multiplexers; widths from :mod:`plasticore.hw.widths`), once per
+  lane;
 * **control logic bits**: output bits of every other computing process (counters, address and write-data
   multiplexers, host decode lookups, read-back chain, the lane's load/reset muxing);
 * **products**: the ``R x T`` multiplier of every lane;
@@ -180,7 +181,7 @@ _LOGIC = re.compile(r"\bif\b|[+\-*]|==|!=|<=|>=|(?<![<>])[<>](?![<>])")
 _ADDSUB = re.compile(r"[+\-]")
 _BITWISE = re.compile(r"\^|&|\|")
 _DATAPATH_BLOCKS = frozenset({"o1_synapse_update", "o1_array_update", "o1_trace_next", "sign_extend", "o1_pairing",
-                              "o1_weight_next"})
+                              "o1_eligibility_sat", "o1_weight_next"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
