@@ -108,14 +108,14 @@ class Device:
 # ECP5 has no LUT multiplier in the sweep (every ``*`` maps to MULT18X18D; the pipelined lane's carry-save
 # product has its own term): it reuses the iCE40 value.
 LUT_COEFFICIENTS: dict[str, dict[str, float]] = {
-    "ice40": {"lut_per_op": 1.571, "lut_per_product_bit": 2.555, "lut_per_control_bit": 0.589,
-              "lut_per_op_lane": 1.272, "lut_per_array_lane": 0.0, "lut_per_pipe_lane_bit": 0.428},
-    "ecp5": {"lut_per_op": 0.865, "lut_per_product_bit": 2.555, "lut_per_control_bit": 0.897,
-             "lut_per_op_lane": 1.987, "lut_per_array_lane": 52.223, "lut_per_pipe_lane_bit": 0.571},
+    "ice40": {"lut_per_op": 1.545, "lut_per_product_bit": 2.527, "lut_per_control_bit": 0.569,
+              "lut_per_op_lane": 1.182, "lut_per_array_lane": 0.0, "lut_per_pipe_lane_bit": 0.428},
+    "ecp5": {"lut_per_op": 0.963, "lut_per_product_bit": 2.527, "lut_per_control_bit": 1.081,
+             "lut_per_op_lane": 1.591, "lut_per_array_lane": 2.888, "lut_per_pipe_lane_bit": 0.571},
 }
 # delay per logic level (ns, routing included), fitted per target; t0 (clock-to-out + setup) is what
 # nextpnr reports for the family, not fitted
-T_PER_LEVEL_NS: dict[str, float] = {"ice40-up5k": 1.883, "ice40-hx8k": 0.783, "ecp5-25f": 0.863, "generic": 1.0}
+T_PER_LEVEL_NS: dict[str, float] = {"ice40-up5k": 1.599, "ice40-hx8k": 0.688, "ecp5-25f": 0.732, "generic": 1.0}
 T0_NS: dict[str, float] = {"ice40": 2.6, "ecp5": 0.5, "generic": 1.0}
 # Delays of hard blocks as nextpnr reports them (device facts, not fitted): the ECP5 DP16KD clock-to-out
 # (no output register) and the MULT18X18D combinational delay. Once the pipelined update has cut the
