@@ -27,7 +27,7 @@ from typing import Any
 from myhdl import Signal, always_comb, block, concat, intbv
 
 from .pipe_reg import pipe_reg
-from .sign_extend import sign_extend
+from .sign_extend import sign_extend, signed_signal
 
 
 def _word(p: int) -> Any:
@@ -178,7 +178,7 @@ def csa_partial_sums(clk: Any, a: Any, b: Any, words_q: list[Any]) -> Any:
     if p < r + len(b):
         raise ValueError(f"the words must have at least R + T = {r + len(b)} bits, not {p}")
 
-    b_s = Signal(intbv(0, min=-(1 << (p - 1)), max=1 << (p - 1)))
+    b_s = signed_signal(p)
     b_u = _word(p)
     extend = sign_extend(b, b_s)
 

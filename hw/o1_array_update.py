@@ -42,13 +42,10 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 from .o1_eligibility_sat import o1_eligibility_sat
 from .o1_pairing import o1_pairing
 from .o1_weight_next import o1_weight_next
+from .sign_extend import signed_signal
 from .widths import eligibility_sum_range, product_range
 
 UPDATE_LATENCY = 5
-
-
-def _signed(bits: int) -> Any:
-    return Signal(intbv(0, min=-(1 << (bits - 1)), max=1 << (bits - 1)))
 
 
 @block
@@ -75,17 +72,17 @@ def o1_array_update(
     bias = (1 << s) - 1
 
     # ---- stage A: quotient, pot - dep ----
-    e_ext = _signed(k)
-    bias_v = _signed(k)  # bias if e < 0 else 0
-    e_b = _signed(k)  # e + bias (e < 0): in [-2^(T-1), 2^T - 2] for s < T
-    q = _signed(k)  # trunc(e / 2^s)
-    pd = _signed(k)  # pot - dep in [-M, M]
-    a_e = _signed(k)
-    a_q = _signed(k)
-    a_pd = _signed(k)
+    e_ext = signed_signal(k)
+    bias_v = signed_signal(k)  # bias if e < 0 else 0
+    e_b = signed_signal(k)  # e + bias (e < 0): in [-2^(T-1), 2^T - 2] for s < T
+    q = signed_signal(k)  # trunc(e / 2^s)
+    pd = signed_signal(k)  # pot - dep in [-M, M]
+    a_e = signed_signal(k)
+    a_q = signed_signal(k)
+    a_pd = signed_signal(k)
     a_w = Signal(intbv(0, min=0, max=w_max + 1))
     a_r = Signal(intbv(0, min=c.reward_min, max=c.reward_max + 1))
-    e_dec = _signed(k)  # stage B: decayS(e) = e - q
+    e_dec = signed_signal(k)  # stage B: decayS(e) = e - q
 
     @always_comb
     def extend() -> None:
@@ -136,8 +133,8 @@ def o1_array_update(
         a_r.next = reward
 
     # ---- stage B: decay ----
-    b_e_dec = _signed(k)
-    b_pd = _signed(k)
+    b_e_dec = signed_signal(k)
+    b_pd = signed_signal(k)
     b_w = Signal(intbv(0, min=0, max=w_max + 1))
     b_r = Signal(intbv(0, min=c.reward_min, max=c.reward_max + 1))
 
@@ -149,7 +146,7 @@ def o1_array_update(
         b_r.next = a_r
 
     # ---- stage C: accumulate, saturate ----
-    e_sum = _signed(k)
+    e_sum = signed_signal(k)
     e_new = Signal(intbv(0, min=e_lo, max=e_hi + 1))
     c_e = Signal(intbv(0, min=e_lo, max=e_hi + 1))
     c_w = Signal(intbv(0, min=0, max=w_max + 1))
@@ -168,8 +165,8 @@ def o1_array_update(
         c_r.next = b_r
 
     # ---- stage D: the product alone ----
-    prod = _signed(p)
-    d_prod = _signed(p)
+    prod = signed_signal(p)
+    d_prod = signed_signal(p)
     d_e = Signal(intbv(0, min=e_lo, max=e_hi + 1))
     d_w = Signal(intbv(0, min=0, max=w_max + 1))
 

@@ -50,13 +50,10 @@ from .o1_eligibility_sat import o1_eligibility_sat
 from .o1_pairing import o1_pairing
 from .o1_trace import o1_trace_next
 from .o1_weight_next import o1_weight_next
+from .sign_extend import signed_signal
 from .widths import eligibility_sum_range, product_range
 
 PIPELINE_DELAY = 4  # edges from an operation's sampling edge to the edge its state shows on the outputs
-
-
-def _signed(bits: int) -> Any:
-    return Signal(intbv(0, min=-(1 << (bits - 1)), max=1 << (bits - 1)))
 
 
 @block
@@ -96,7 +93,7 @@ def o1_lane_pipelined(
 
     # ---- stage 1: traces; pot - dep from the old traces ----
     pre_q, post_q, pre_n, post_n = unsigned(m), unsigned(m), unsigned(m), unsigned(m)
-    pd, s1_pd = _signed(k), _signed(k)
+    pd, s1_pd = signed_signal(k), signed_signal(k)
     s1_r, s1_lw = rew(), unsigned(w_max)
     s1_step, s1_load = Signal(bool(0)), Signal(bool(0))
 
@@ -136,7 +133,7 @@ def o1_lane_pipelined(
     # c is a register (c_q) kept in step with e_q, computed from the sum beside the saturation.
     e_q = elig()
     c_q = Signal(bool(0))  # [e_q < 0 and e_q mod 2^s != 0] (with decay only)
-    e_ext, sh_e, e_sum, e_new = _signed(k), _signed(k), _signed(k), elig()
+    e_ext, sh_e, e_sum, e_new = signed_signal(k), signed_signal(k), signed_signal(k), elig()
     a_u, b_u, d_u, x_u, y_u = (Signal(intbv(0)[k:]) for _ in range(5))
     maj_u = Signal(intbv(0)[k - 1:])  # the top bit's majority would shift out: not computed
     tot = Signal(intbv(0)[k + 1:])
@@ -240,8 +237,8 @@ def o1_lane_pipelined(
         s3_lw.next = s2_lw
 
     # ---- stage 4: the last Wallace levels and the product's carry chain ----
-    prod = _signed(p)
-    s4_prod = _signed(p)
+    prod = signed_signal(p)
+    s4_prod = signed_signal(p)
     s4_lw = unsigned(w_max)
     s4_step, s4_load = Signal(bool(0)), Signal(bool(0))
     add_product = csa_final_sum(words_q, prod)

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from myhdl import Signal, always_comb, block, concat, intbv
+from myhdl import always_comb, block, concat, intbv
 from plasticore.refmodel.online_o1 import OnlineO1Config
+
+from .sign_extend import signed_signal
 
 
 @block
@@ -27,8 +29,7 @@ def o1_pairing(pre_trace: Any, post_trace: Any, pre_spike: Any, post_spike: Any,
     m, k = config.max_trace, config.trace_bits + 2
     if len(pd) != k:
         raise ValueError(f"pd must have K = T + 2 = {k} bits, not {len(pd)}")
-    pot = Signal(intbv(0, min=-(1 << (k - 1)), max=1 << (k - 1)))
-    dep = Signal(intbv(0, min=-(1 << (k - 1)), max=1 << (k - 1)))
+    pot, dep = signed_signal(k), signed_signal(k)
 
     @always_comb
     def pairing() -> None:

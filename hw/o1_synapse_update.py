@@ -34,11 +34,8 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 from .o1_eligibility_sat import o1_eligibility_sat
 from .o1_pairing import o1_pairing
 from .o1_weight_next import o1_weight_next
+from .sign_extend import signed_signal
 from .widths import eligibility_sum_range, product_range
-
-
-def _signed(bits: int) -> Any:
-    return Signal(intbv(0, min=-(1 << (bits - 1)), max=1 << (bits - 1)))
 
 
 @block
@@ -61,14 +58,14 @@ def o1_synapse_update(
     p = product_range(c).bits  # R + T
     assert k == t + 2
 
-    e_ext = _signed(k)  # e sign-extended to K bits
-    mag = _signed(k)  # |e| <= 2^(T-1)
-    mag_dec = _signed(k)  # |e| - (|e| >> s), same range as |e|
-    e_dec = _signed(k)  # decayS(e)
-    pd = _signed(k)  # pot - dep in [-M, M]
-    e_sum = _signed(k)  # [-2^(T-1) - M, 2^(T-1) - 1 + M]
+    e_ext = signed_signal(k)  # e sign-extended to K bits
+    mag = signed_signal(k)  # |e| <= 2^(T-1)
+    mag_dec = signed_signal(k)  # |e| - (|e| >> s), same range as |e|
+    e_dec = signed_signal(k)  # decayS(e)
+    pd = signed_signal(k)  # pot - dep in [-M, M]
+    e_sum = signed_signal(k)  # [-2^(T-1) - M, 2^(T-1) - 1 + M]
     e_new = Signal(intbv(0, min=e_lo, max=e_hi + 1))
-    prod = _signed(p)
+    prod = signed_signal(p)
 
     @always_comb
     def extend() -> None:

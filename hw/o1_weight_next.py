@@ -16,15 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from myhdl import Signal, always_comb, block, concat, intbv
+from myhdl import always_comb, block, concat, intbv
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
-from .sign_extend import sign_extend
+from .sign_extend import sign_extend, signed_signal
 from .widths import product_range, weight_sum_range
-
-
-def _signed(bits: int) -> Any:
-    return Signal(intbv(0, min=-(1 << (bits - 1)), max=1 << (bits - 1)))
 
 
 @block
@@ -36,7 +32,7 @@ def o1_weight_next(weight: Any, prod: Any, weight_next: Any, config: OnlineO1Con
         raise ValueError(f"prod must have P = R + T = {p} bits, not {len(prod)}")
     n = max(weight_sum_range(c).bits, p)
     w_pad = n - wb  # >= 1: w + delta is signed and at least one bit wider than w
-    prod_ext, delta, w_ext, w_sum = _signed(n), _signed(n), _signed(n), _signed(n)
+    prod_ext, delta, w_ext, w_sum = signed_signal(n), signed_signal(n), signed_signal(n), signed_signal(n)
 
     extend_prod = sign_extend(prod, prod_ext)
 

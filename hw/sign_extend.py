@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from myhdl import always_comb, block, concat, intbv
+from myhdl import Signal, always_comb, block, concat, intbv
+
+
+def signed_signal(bits: int) -> Any:
+    """A fresh signal holding any signed ``bits``-bit value (``[-2^(bits-1), 2^(bits-1) - 1]``), starting at 0."""
+    return Signal(intbv(0, min=-(1 << (bits - 1)), max=1 << (bits - 1)))
 
 
 def sign_extend_check(n_in: int, n_out: int) -> None:

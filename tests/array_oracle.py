@@ -1,4 +1,5 @@
-"""Comparison of a whole array state read back from hardware with ``OnlineO1Layer`` (the oracle).
+"""Comparison of a whole array state read back from hardware with ``OnlineO1Layer`` (the oracle), and the
+stimulus pieces both array testbenches use (the driven host inputs, per-post rewards).
 
 Shared by the MyHDL-simulation test (``tests/test_array_myhdl.py``) and the cocotb testbench
 (``tests/cocotb/o1_array_tb.py``; ``tests/`` is on the simulator's PYTHONPATH).
@@ -10,6 +11,21 @@ from typing import Any
 
 import numpy as np
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer
+
+# the host inputs a testbench drives (every edge, 0 unless given)
+DRIVEN = ("start", "row", "col", "wr_syn", "wr_pre_trace", "wr_post_trace", "wr_pre_spike", "wr_post_spike",
+          "wr_weight", "wr_elig", "wr_trace", "wr_spike", "wr_reward")
+
+
+def rewards_for(rng: np.random.Generator, c: OnlineO1Config, n_post: int, mode: str) -> np.ndarray:
+    """Per-post rewards: ``uniform`` over the range, ``extreme`` mostly the two limits, ``scalar`` all equal."""
+    if mode == "uniform":
+        return rng.integers(c.reward_min, c.reward_max + 1, size=n_post)
+    if mode == "scalar":
+        return np.full(n_post, int(rng.integers(c.reward_min, c.reward_max + 1)))
+    ends = rng.choice([c.reward_min, c.reward_max, 0], size=n_post, p=[0.4, 0.45, 0.15])
+    mixed = rng.integers(c.reward_min, c.reward_max + 1, size=n_post)
+    return np.where(rng.random(n_post) < 0.8, ends, mixed)
 
 
 def new_limit_counts() -> dict[str, int]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("myhdl")
-from array_oracle import check_array_state, new_limit_counts
+from array_oracle import DRIVEN, check_array_state, new_limit_counts, rewards_for
 from myhdl import Simulation, StopSimulation, always, delay, instance
 from plasticore.hw.o1_array import READ_LATENCY, array_port_signals, cycles_per_timestep, o1_array
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer
@@ -24,8 +24,6 @@ TINY = OnlineO1Config(weight_bits=3, trace_bits=3, reward_bits=2, learning_shift
 ODD = OnlineO1Config(weight_bits=5, trace_bits=4, reward_bits=3, learning_shift=1, trace_decay_shift=1)
 
 WRITES = ("wr_syn", "wr_pre_trace", "wr_post_trace", "wr_pre_spike", "wr_post_spike")
-DRIVEN = ("start", "row", "col", "wr_syn", "wr_pre_trace", "wr_post_trace", "wr_pre_spike", "wr_post_spike",
-          "wr_weight", "wr_elig", "wr_trace", "wr_spike", "wr_reward")
 
 # (config, n_pre, n_post, lanes, memory[-pipelined], steps, p_spike, reward mode)
 CASES = [
@@ -43,17 +41,6 @@ CASES = [
     (SMALL, 3, 13, 2, "spram-pipelined", 80, 0.5, "uniform"),
     (ODD, 2, 3, 1, "spram-pipelined", 100, 0.6, "extreme"),
 ]
-
-
-def rewards_for(rng: np.random.Generator, c: OnlineO1Config, n_post: int, mode: str) -> np.ndarray:
-    """Per-post rewards: ``uniform`` over the range, ``extreme`` mostly the two limits, ``scalar`` all equal."""
-    if mode == "uniform":
-        return rng.integers(c.reward_min, c.reward_max + 1, size=n_post)
-    if mode == "scalar":
-        return np.full(n_post, int(rng.integers(c.reward_min, c.reward_max + 1)))
-    ends = rng.choice([c.reward_min, c.reward_max, 0], size=n_post, p=[0.4, 0.45, 0.15])
-    mixed = rng.integers(c.reward_min, c.reward_max + 1, size=n_post)
-    return np.where(rng.random(n_post) < 0.8, ends, mixed)
 
 
 def run_array(c: OnlineO1Config, n_pre: int, n_post: int, lanes: int, memory: str, steps: int, p_spike: float,

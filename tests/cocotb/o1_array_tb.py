@@ -22,28 +22,16 @@ from typing import Any
 
 import cocotb
 import numpy as np
-from array_oracle import check_array_state, new_limit_counts
+from array_oracle import DRIVEN, check_array_state, new_limit_counts, rewards_for
 from cocotb.triggers import Timer
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer
 
 WRITES = ("wr_syn", "wr_pre_trace", "wr_post_trace", "wr_pre_spike", "wr_post_spike")
-DRIVEN = ("start", "row", "col", "wr_syn", "wr_pre_trace", "wr_post_trace", "wr_pre_spike", "wr_post_spike",
-          "wr_weight", "wr_elig", "wr_trace", "wr_spike", "wr_reward")
 READ_LATENCY = 3
 
 
 def _int(value: Any) -> int:
     return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)
-
-
-def rewards_for(rng: np.random.Generator, c: OnlineO1Config, n_post: int, mode: str) -> np.ndarray:
-    if mode == "uniform":
-        return rng.integers(c.reward_min, c.reward_max + 1, size=n_post)
-    if mode == "scalar":
-        return np.full(n_post, int(rng.integers(c.reward_min, c.reward_max + 1)))
-    ends = rng.choice([c.reward_min, c.reward_max, 0], size=n_post, p=[0.4, 0.45, 0.15])
-    mixed = rng.integers(c.reward_min, c.reward_max + 1, size=n_post)
-    return np.where(rng.random(n_post) < 0.8, ends, mixed)
 
 
 class Host:
