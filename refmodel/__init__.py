@@ -33,9 +33,12 @@ from .losses import LossKind, accuracy, cross_entropy_loss, mse_loss, predict_cl
 from .online_o1 import (
     OnlineO1Config,
     OnlineO1Layer,
+    OnlineO1LayerState,
     OnlineO1Snapshot,
     OnlineO1Synapse,
     build_online_o1_memory_proof,
+    online_o1_layer_initial_state,
+    online_o1_layer_step,
     online_o1_step,
 )
 from .optimizers import SGD, Adam, Optimizer
@@ -85,6 +88,7 @@ from .structural import (
     sparse_current,
     usage_step,
 )
+from .transforms import ClipGradNorm, ClipGradValue, GradientTransform
 
 __all__ = [
     "SGD",
@@ -92,6 +96,8 @@ __all__ = [
     "BPTTLearner",
     "Bounds",
     "CSVCallback",
+    "ClipGradNorm",
+    "ClipGradValue",
     "CosineScheduler",
     "DistalRewardConfig",
     "DistalRewardResult",
@@ -102,6 +108,7 @@ __all__ = [
     "ExponentialScheduler",
     "Feedback",
     "GradientLearner",
+    "GradientTransform",
     "GrowthMode",
     "HomeostasisParams",
     "HomeostasisState",
@@ -115,6 +122,7 @@ __all__ = [
     "Modulation",
     "OnlineO1Config",
     "OnlineO1Layer",
+    "OnlineO1LayerState",
     "OnlineO1Snapshot",
     "OnlineO1Synapse",
     "Optimizer",
@@ -153,6 +161,8 @@ __all__ = [
     "lif_scan",
     "lif_step",
     "mse_loss",
+    "online_o1_layer_initial_state",
+    "online_o1_layer_step",
     "online_o1_step",
     "predict_classes",
     "random_connectivity",

@@ -9,6 +9,7 @@ so that bad input never surfaces as a crash deep inside NumPy. ``TypeError`` for
 from __future__ import annotations
 
 import math
+import os
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -16,12 +17,14 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "check_allocation",
     "check_array",
     "check_count",
     "check_enum",
     "check_generator",
     "check_instance",
     "check_real",
+    "check_rng",
     "check_seed",
     "check_spikes",
     "sum_is_finite",
@@ -91,13 +94,55 @@ def check_generator(name: str, value: object) -> np.random.Generator:
     return value
 
 
+def check_rng(name: str, value: object) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from ``value``: the generator itself (used, not copied) or an int seed >= 0.
+
+    This is how every random choice in :mod:`plasticore.refmodel` takes its randomness: no global RNG.
+    """
+    if isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{name} must be an int seed >= 0 or a numpy.random.Generator, not {type(value).__name__} {value!r}"
+        )
+    return np.random.default_rng(check_seed(name, value))
+
+
+def _physical_memory() -> int:
+    """Bytes of physical memory of this machine (``2^40`` if the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return 1 << 40
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("PB", 1 << 50), ("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def check_allocation(what: str, n_bytes: int) -> None:
+    """Raise ``ValueError`` *before* allocating if ``n_bytes`` exceed this machine's physical memory.
+
+    A size that would need terabytes is a mistake in the arguments, not a reason for a ``MemoryError`` from
+    deep inside NumPy; the message names what was asked for and how much it would take.
+    """
+    limit = _physical_memory()
+    if n_bytes > limit:
+        raise ValueError(f"{what} would need {_bytes(n_bytes)} of memory, more than this machine's {_bytes(limit)}")
+
+
 def check_instance(name: str, value: object, cls: type[_T]) -> _T:
+    """``value`` itself if it is an instance of ``cls``; ``TypeError`` naming ``name`` otherwise."""
     if not isinstance(value, cls):
         raise TypeError(f"{name} must be a {cls.__name__}, not {type(value).__name__}")
     return value
 
 
 def sum_is_finite(a: npt.NDArray[Any]) -> bool:
+    """Whether the sum of ``a`` is finite (a cheap test for NaN/inf entries; overflow also gives ``False``)."""
     with np.errstate(over="ignore", invalid="ignore"):  # inf + -inf or an overflow is what we look for
         return bool(np.isfinite(a.sum()))
 

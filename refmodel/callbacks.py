@@ -5,11 +5,14 @@ The loop calls, in order::
     cb.on_train_begin(logs)                       # once
     cb.on_step_end(step, {"loss": 0.31, ...})     # after every update, step = 0, 1, 2, ...
     cb.on_epoch_end(epoch, {"loss": 0.29, ...})   # after every epoch, epoch = 0, 1, 2, ...
-    cb.on_train_end(logs)                         # once; the loggers below close themselves here
+    cb.on_train_end(logs)                         # once; the loggers below flush here, they stay usable
 
-``logs`` maps metric names (non-empty ``str``) to real numbers; values are stored as Python ``float``.
+``on_train_begin`` .. ``on_train_end`` bracket one ``fit()`` call; a callback serves any number of them
+(steps and epochs keep counting across calls; the learner numbers them). ``logs`` maps metric names
+(non-empty ``str``) to real numbers; values are stored as Python ``float`` (a negative zero as ``0.0``).
 Every callback is a context manager whose exit calls :meth:`TrainingCallback.close`, which is
-idempotent; a logger that is closed refuses further rows with ``RuntimeError``.
+idempotent and final; a logger that is closed refuses further rows with ``RuntimeError``. Paths are
+checked at construction (a directory given for a CSV file, an unwritable TensorBoard ``logdir``).
 
 The optional loggers fail closed: :class:`TensorBoardCallback` and :class:`WandBCallback` import their
 package when constructed and raise :class:`~plasticore.refmodel.errors.MissingDependencyError` (naming
@@ -74,7 +77,7 @@ def _scalars(logs: Mapping[str, float] | None, reserved: frozenset[str] = frozen
             raise TypeError(
                 f"log value for {key!r} must be a real number, not {type(value).__name__} {value!r}"
             )
-        out[key] = float(value)
+        out[key] = float(value) + 0.0  # -0.0 + 0.0 is 0.0: no "-0.0" in the logs
     return out
 
 
@@ -108,6 +111,7 @@ class TrainingCallback:
         """Release files, threads or runs held by the callback. Idempotent."""
 
     def __enter__(self: _C) -> _C:
+        """The callback itself; leaving the ``with`` block calls :meth:`close`."""
         return self
 
     def __exit__(
@@ -139,15 +143,23 @@ class CSVCallback(TrainingCallback):
     holds either the old or the new complete file. That costs O(rows so far) once per new key.
 
     ``append=True`` continues an existing file written by this class (its header is kept; e.g. to
-    resume after a crash); otherwise an existing file is replaced.
+    resume after a crash); otherwise an existing file is replaced. ``path`` must not be a directory
+    (``ValueError`` at construction).
+
+    Several ``fit()`` calls: :meth:`on_train_end` flushes and releases the file handle, and the next row
+    (of the next ``fit()``) reopens it for appending, so one callback logs any number of runs into one
+    file. :meth:`close` is final.
     """
 
     RESERVED = frozenset({"phase", "index"})
 
     def __init__(self, path: str | os.PathLike[str], *, append: bool = False, fsync: bool = True) -> None:
         self.path = _path("path", path)
+        if self.path.is_dir():
+            raise ValueError(f"path must be a CSV file path, not the directory {str(self.path)!r}")
         self.fsync = bool(fsync)
         self._keys: list[str] = []
+        self._final = False
         if append and self.path.exists() and self.path.stat().st_size > 0:
             with self.path.open(newline="", encoding="utf-8") as fh:
                 header = next(csv.reader(fh), [])
@@ -170,26 +182,38 @@ class CSVCallback(TrainingCallback):
 
     @property
     def closed(self) -> bool:
-        return self._fh is None
+        """``True`` after :meth:`close` (not after :meth:`on_train_end`, which only releases the handle)."""
+        return self._final
 
     def on_step_end(self, step: int, logs: Mapping[str, float]) -> None:
+        """Write one ``step`` row."""
         self._log("step", _index("step", step), logs)
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float]) -> None:
+        """Write one ``epoch`` row."""
         self._log("epoch", _index("epoch", epoch), logs)
 
     def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
-        self.close()
+        """Flush and release the file handle; the next row reopens it (another ``fit()`` may follow)."""
+        self._release()
 
     def close(self) -> None:
+        """Flush and close the file; further rows raise ``RuntimeError``. Idempotent."""
+        self._release()
+        self._final = True
+
+    def _release(self) -> None:
         if self._fh is not None:
             self._sync()
             self._fh.close()
             self._fh = None
 
     def _log(self, phase: str, index: int, logs: Mapping[str, float]) -> None:
-        if self._fh is None:
+        if self._final:
             raise RuntimeError(f"CSVCallback for {str(self.path)!r} is closed")
+        if self._fh is None:
+            self._fh = self.path.open("a", newline="", encoding="utf-8")
+            self._writer = csv.writer(self._fh)
         values = _scalars(logs, self.RESERVED)
         new = [key for key in values if key not in self._keys]
         if new:
@@ -248,7 +272,9 @@ class TensorBoardCallback(TrainingCallback):
     at global step ``epoch``. Values are stored as ``Summary.Value.simple_value``, a float32 (TensorBoard's
     scalar format), so they read back rounded to float32. Events are written by TensorBoard's
     ``EventFileWriter`` on a background thread; they are flushed at every epoch end and on close
-    (and every ``flush_secs`` seconds). ``clock`` supplies the wall time of each event.
+    (and every ``flush_secs`` seconds). ``clock`` supplies the wall time of each event. ``logdir`` is
+    created at construction; a path that cannot be created or written is a ``ValueError`` there.
+    :meth:`on_train_end` flushes (the writer serves further ``fit()`` calls); :meth:`close` is final.
 
     Raises :class:`~plasticore.refmodel.errors.MissingDependencyError` if tensorboard is not installed.
     """
@@ -282,28 +308,40 @@ class TensorBoardCallback(TrainingCallback):
             raise TypeError(f"filename_suffix must be a str, not {type(filename_suffix).__name__} {filename_suffix!r}")
         self.logdir = _path("logdir", logdir)
         self.epoch_prefix = _prefix(epoch_prefix)
+        queue = _index("max_queue_size", max_queue_size)
+        try:
+            self.logdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"logdir {str(self.logdir)!r} cannot be created: {exc.strerror or exc}") from exc
+        if not os.access(self.logdir, os.W_OK | os.X_OK):
+            raise ValueError(f"logdir {str(self.logdir)!r} is not writable")
         self._clock = clock
         self._event_pb2 = event_pb2
         self._summary_pb2 = summary_pb2
         self._writer: Any = writer_mod.EventFileWriter(
             str(self.logdir),
-            max_queue_size=_index("max_queue_size", max_queue_size),
+            max_queue_size=queue,
             flush_secs=flush_secs,
             filename_suffix=filename_suffix,
         )
 
     def on_step_end(self, step: int, logs: Mapping[str, float]) -> None:
+        """Write the step's scalars at global step ``step``."""
         self._write(_index("step", step), _scalars(logs))
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float]) -> None:
+        """Write the epoch's scalars (tags prefixed by ``epoch_prefix``) at global step ``epoch`` and flush."""
         values = _scalars(logs)
         self._write(_index("epoch", epoch), {self.epoch_prefix + k: v for k, v in values.items()})
         self._writer.flush()
 
     def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
-        self.close()
+        """Flush the events written so far (the writer stays open for another ``fit()``)."""
+        if self._writer is not None:
+            self._writer.flush()
 
     def close(self) -> None:
+        """Flush, stop the writer thread and close the event file. Idempotent."""
         if self._writer is not None:
             self._writer.close()  # flushes and joins the writer thread
             self._writer = None
@@ -329,7 +367,8 @@ class WandBCallback(TrainingCallback):
     ``<dir>/wandb/offline-run-*/`` and can be uploaded later with ``wandb sync``; pass
     ``mode="online"`` to stream instead. ``dir``, ``project``, ``name``, ``config`` and any other
     keyword go to :func:`wandb.init`. :meth:`close` finishes the run (exit code 1 if the ``with`` block
-    raised). Keys ``step``, ``epoch`` and keys starting with ``_`` (W&B's own) are rejected.
+    raised); :meth:`on_train_end` does not, so one run spans several ``fit()`` calls.
+    Keys ``step``, ``epoch`` and keys starting with ``_`` (W&B's own) are rejected.
 
     The offline run's transaction log ``run-<id>.wandb`` is written by W&B's service process, which
     (wandb 0.31) may append its last buffered records a few milliseconds after ``finish()`` returns; the
@@ -372,6 +411,7 @@ class WandBCallback(TrainingCallback):
         self._finished = False
 
     def on_step_end(self, step: int, logs: Mapping[str, float]) -> None:
+        """Log ``{"step": step, **logs}``."""
         values = self._check(logs)
         for key in values.keys() - self._defined:
             self.run.define_metric(key, step_metric="step")
@@ -379,13 +419,15 @@ class WandBCallback(TrainingCallback):
         self._log({"step": _index("step", step), **values})
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float]) -> None:
+        """Log ``{"epoch": epoch, epoch_prefix + key: value}``."""
         values = self._check(logs)
         self._log({"epoch": _index("epoch", epoch), **{self.epoch_prefix + k: v for k, v in values.items()}})
 
     def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
-        self.close()
+        """Nothing: the run stays open for further ``fit()`` calls until :meth:`close`."""
 
     def close(self, exit_code: int = 0) -> None:
+        """Finish the run with ``exit_code``. Idempotent."""
         if not self._finished:
             self._finished = True
             self.run.finish(exit_code=exit_code)

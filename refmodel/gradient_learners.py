@@ -1,10 +1,14 @@
 """Gradient learners for :class:`~plasticore.refmodel.lif.LIFNetwork`: BPTT, truncated BPTT and e-prop.
 
-All learners share one interface: ``gradients(inputs, targets) -> dict`` (keys and shapes of
-``net.weights``), ``loss_and_gradients(inputs, targets) -> (loss, dict)`` and
-``train_step(inputs, targets) -> loss``, which hands the gradient to an optimizer (rules compute updates;
-one path applies them). Inputs are time-first ``(T, batch, n_in)``; targets are described in
-:mod:`plasticore.refmodel.losses`.
+All learners share one interface: ``gradients(inputs, targets, weights=None) -> dict`` (keys and shapes
+of ``net.weights``), ``loss_and_gradients(inputs, targets, weights=None) -> (loss, dict)`` and
+``train_step(inputs, targets) -> loss``, which passes the gradient through the learner's ``transforms``
+(:mod:`plasticore.refmodel.transforms`: clipping, later EWC or FedProx terms) and hands it to an optimizer
+(rules compute updates; one path applies them). ``weights`` (default ``net.weights``) is where the gradient
+is taken, so a caller can differentiate at other weights (e.g. MAML's adapted weights) without touching the
+network. Inputs are time-first ``(T, batch, n_in)``; targets are described in
+:mod:`plasticore.refmodel.losses`. Learners, networks, optimizers and schedulers have ``state_dict()`` /
+``load_state_dict()``.
 
 Notation (network of :mod:`plasticore.refmodel.lif`): ``psi_t = psi(v_t - theta)`` is the surrogate
 derivative of ``z_t``; the reset term ``theta * z_{t-1}`` is a constant for gradients (as in snnTorch and
@@ -66,14 +70,15 @@ at the end: TBPTT first runs the network forward once (O(1) memory) to get it, a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from ._validate import check_array, check_count, check_seed
+from ._state import check_keys, load_array, load_int
+from ._validate import check_array, check_count, check_rng
 from .lif import LIFNetwork, LIFParams, LIFRecord, LIFState, lif_scan
 from .losses import (
     LossKind,
@@ -85,6 +90,7 @@ from .losses import (
 )
 from .optimizers import Adam, Optimizer
 from .surrogates import Surrogate, get_surrogate
+from .transforms import GradientTransform, check_transforms
 
 Array = npt.NDArray[np.float64]
 
@@ -106,10 +112,16 @@ __all__ = [
 
 
 class Scheduler(Protocol):
-    def step(self) -> float: ...
+    """What a learner needs of a scheduler: ``step() -> float``, called once per update."""
+
+    def step(self) -> float:
+        """The learning rate for this update (then advance)."""
+        ...
 
 
 class Feedback(str, Enum):
+    """e-prop feedback: ``symmetric`` (``B = W_out^T``) or a fixed ``random`` matrix."""
+
     SYMMETRIC = "symmetric"
     RANDOM = "random"
 
@@ -118,35 +130,41 @@ def _window_count(name: str, value: int) -> int:
     return check_count(name, value, 1)
 
 
+def _check_weights(net: LIFNetwork, weights: object, name: str) -> dict[str, Array]:
+    """``weights`` (``net.weights`` when called for them) must be a dict of float64 arrays that fit ``net``."""
+    shapes = net.weight_shapes()
+    if not isinstance(weights, dict) or set(weights) != set(shapes):
+        keys = sorted(weights) if isinstance(weights, dict) else type(weights).__name__
+        raise ValueError(f"{name} must be a dict with keys {sorted(shapes)}, not {keys}")
+    for key, shape in shapes.items():
+        a = weights[key]
+        if not isinstance(a, np.ndarray) or a.dtype != np.float64:
+            what = f"dtype {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
+            raise TypeError(f"{name}[{key!r}] must be a float64 array, not {what}")
+        check_array(f"{name}[{key!r}]", a, shape)
+    return weights
+
+
 def _check_net(net: object) -> LIFNetwork:
     """``net`` must be a :class:`LIFNetwork` whose (user-modifiable) ``weights`` still fit it."""
     if not isinstance(net, LIFNetwork):
         raise TypeError(f"net must be a LIFNetwork, not {type(net).__name__}")
-    w = net.weights
-    shapes = {"w_in": (net.n_rec, net.n_in)}
-    if net.recurrent:
-        shapes["w_rec"] = (net.n_rec, net.n_rec)
-    shapes["w_out"] = (net.n_out, net.n_rec)
-    if not isinstance(w, dict) or set(w) != set(shapes):
-        keys = sorted(w) if isinstance(w, dict) else type(w).__name__
-        raise ValueError(f"net.weights must be a dict with keys {sorted(shapes)}, not {keys}")
-    for key, shape in shapes.items():
-        a = w[key]
-        if not isinstance(a, np.ndarray) or a.dtype != np.float64:
-            what = f"dtype {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
-            raise TypeError(f"net.weights[{key!r}] must be a float64 array, not {what}")
-        check_array(f"net.weights[{key!r}]", a, shape)
+    _check_weights(net, net.weights, "net.weights")
     return net
 
 
 def _prepare(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLike, kind: LossKind,
-             ) -> tuple[Array, Any]:
-    net = _check_net(net)
+             weights: dict[str, Array] | None = None) -> tuple[Array, Any, dict[str, Array]]:
+    """Checked inputs, targets and the weights to differentiate at (``net.weights`` by default)."""
+    if not isinstance(net, LIFNetwork):
+        raise TypeError(f"net must be a LIFNetwork, not {type(net).__name__}")
+    w = _check_weights(net, net.weights if weights is None else weights,
+                       "net.weights" if weights is None else "weights")
     x = net.check_inputs(check_array("inputs", inputs))  # no copy for float64 input
     if x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"inputs must have T >= 1 and batch >= 1, not shape {x.shape}")
     tgt = check_targets(kind, targets, x.shape[0], x.shape[1], net.n_out)
-    return x, tgt
+    return x, tgt, w
 
 
 def _sequential_sum(y: Array, acc: Array) -> Array:
@@ -156,33 +174,35 @@ def _sequential_sum(y: Array, acc: Array) -> Array:
     return acc
 
 
-def _run(net: LIFNetwork, x: Array, state: LIFState, s: int, e: int) -> tuple[LIFRecord, LIFState]:
-    i_in = x[s:e] @ net.weights["w_in"].T
-    return lif_scan(i_in, state, net.weights, net.params)
+def _run(net: LIFNetwork, w: dict[str, Array], x: Array, state: LIFState, s: int, e: int,
+         ) -> tuple[LIFRecord, LIFState]:
+    i_in = x[s:e] @ w["w_in"].T
+    return lif_scan(i_in, state, w, net.params)
 
 
-def _forward_logits(net: LIFNetwork, x: Array, k: int) -> Array:
+def _forward_logits(net: LIFNetwork, w: dict[str, Array], x: Array, k: int) -> Array:
     """Time-summed readout ``sum_t y_t`` (batch, n_out), computed window by window in O(k) memory."""
     n_t, batch = x.shape[0], x.shape[1]
     state = net.initial_state(batch)
     ysum = np.zeros((batch, net.n_out))
     for s in range(0, n_t, k):
-        rec, state = _run(net, x, state, s, min(s + k, n_t))
+        rec, state = _run(net, w, x, state, s, min(s + k, n_t))
         ysum = _sequential_sum(rec.y, ysum)
     return ysum
 
 
 def tbptt_gradients(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLike, k: int | None = None,
-                    loss: str | LossKind = LossKind.MSE) -> tuple[float, dict[str, Array]]:
-    """Loss and truncated-BPTT gradient with windows of ``k`` steps (``None``: full BPTT).
+                    loss: str | LossKind = LossKind.MSE, weights: dict[str, Array] | None = None,
+                    ) -> tuple[float, dict[str, Array]]:
+    """Loss and truncated-BPTT gradient with windows of ``k`` steps (``None``: full BPTT), at ``weights``
+    (default ``net.weights``; neither is modified).
 
     See the module docstring for the equations. The loss is the exact loss of the whole sequence.
     """
     kind = get_loss_kind(loss)
-    x, tgt = _prepare(net, inputs, targets, kind)
+    x, tgt, w = _prepare(net, inputs, targets, kind, weights)
     n_t, batch = x.shape[0], x.shape[1]
     k = n_t if k is None else min(_window_count("k", k), n_t)
-    w = net.weights
     alpha, kappa, theta = net.params
     w_rec, w_out = w.get("w_rec"), w["w_out"]
     n_rec, n_out = net.n_rec, net.n_out
@@ -191,14 +211,14 @@ def tbptt_gradients(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLi
     total = 0.0
     ce_err: Array | None = None
     if kind is LossKind.CROSS_ENTROPY and k < n_t:
-        logits = _forward_logits(net, x, k)
+        logits = _forward_logits(net, w, x, k)
         total = cross_entropy_loss(logits, tgt)
         ce_err = cross_entropy_error(logits, tgt)
     state = net.initial_state(batch)
     for s in range(0, n_t, k):
         e = min(s + k, n_t)
         z_prev = state.z
-        rec, state = _run(net, x, state, s, e)
+        rec, state = _run(net, w, x, state, s, e)
         if kind is LossKind.MSE:
             err = (rec.y - tgt[s:e]) / batch
             total += mse_loss(rec.y, tgt[s:e], batch)
@@ -235,15 +255,15 @@ def tbptt_gradients(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLi
 
 def eprop_gradients(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLike,
                     feedback: Array | None = None, chunk: int = 50,
-                    loss: str | LossKind = LossKind.MSE) -> tuple[float, dict[str, Array]]:
-    """Loss and e-prop gradient (Bellec et al. 2020); ``feedback`` is ``B`` (n_rec, n_out), ``None`` for
-    the symmetric ``W_out^T``; traces are updated in blocks of ``chunk`` steps (exact reordering, see the
-    module docstring)."""
+                    loss: str | LossKind = LossKind.MSE, weights: dict[str, Array] | None = None,
+                    ) -> tuple[float, dict[str, Array]]:
+    """Loss and e-prop gradient (Bellec et al. 2020) at ``weights`` (default ``net.weights``); ``feedback``
+    is ``B`` (n_rec, n_out), ``None`` for the symmetric ``W_out^T``; traces are updated in blocks of
+    ``chunk`` steps (exact reordering, see the module docstring)."""
     kind = get_loss_kind(loss)
-    x, tgt = _prepare(net, inputs, targets, kind)
+    x, tgt, w = _prepare(net, inputs, targets, kind, weights)
     chunk = _window_count("chunk", chunk)
     n_t, batch = x.shape[0], x.shape[1]
-    w = net.weights
     alpha, kappa, theta = net.params
     n_in, n_rec, n_out = net.n_in, net.n_rec, net.n_out
     recurrent = "w_rec" in w
@@ -268,7 +288,7 @@ def eprop_gradients(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLi
         e = min(s + chunk, n_t)
         n = e - s
         z_prev = state.z
-        rec, state = _run(net, x, state, s, e)
+        rec, state = _run(net, w, x, state, s, e)
         # presynaptic traces epsilon_t = alpha * epsilon_{t-1} + [x_t, z_{t-1}]
         pre = np.empty((n, batch, n_pre))
         pre[:, :, :n_in] = x[s:e]
@@ -461,18 +481,28 @@ def eprop_state_gradients(state: EPropState, params: EPropParams) -> dict[str, A
     return grads
 
 
+_HOOKS = ("on_train_begin", "on_step_end", "on_epoch_end", "on_train_end")
+
+
 class GradientLearner:
     """Common interface: subclasses implement :meth:`loss_and_gradients`.
 
     ``optimizer`` (default :class:`~plasticore.refmodel.optimizers.Adam` with ``lr = 1e-3``) applies the
-    gradient to ``net.weights`` in place. ``scheduler``: any object with ``step() -> float``; before each
-    update its value becomes ``optimizer.lr``. ``callbacks``: objects with (any of) ``on_train_begin(logs)``,
-    ``on_step_end(step, logs)``, ``on_train_end(logs)``; ``on_step_end`` gets ``{"loss", "lr"}``.
+    gradient to ``net.weights`` in place. ``transforms``: a list of
+    :class:`~plasticore.refmodel.transforms.GradientTransform` ``(grads, weights) -> grads`` applied in order
+    between the gradient and the optimizer (e.g. :class:`~plasticore.refmodel.transforms.ClipGradNorm`).
+    ``scheduler``: any object with ``step() -> float``; before each update its value becomes
+    ``optimizer.lr``. ``callbacks``: objects with (any of) ``on_train_begin(logs)``,
+    ``on_step_end(step, logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``; ``on_step_end`` gets
+    ``{"loss", "lr"}``, ``on_epoch_end`` the mean loss of the epoch and the last ``lr``. Steps and epochs
+    are numbered across :meth:`fit` calls (:attr:`step_count`, :attr:`epoch_count`).
+    :meth:`state_dict` / :meth:`load_state_dict` checkpoint the network, the optimizer, the scheduler and
+    the counters.
     """
 
     def __init__(self, net: LIFNetwork, *, loss: str | LossKind = LossKind.MSE,
                  optimizer: Optimizer | None = None, scheduler: Scheduler | None = None,
-                 callbacks: Sequence[Any] = ()) -> None:
+                 callbacks: Sequence[Any] = (), transforms: Sequence[GradientTransform] = ()) -> None:
         if not isinstance(net, LIFNetwork):
             raise TypeError(f"net must be a LIFNetwork, not {type(net).__name__}")
         self.net = net
@@ -486,96 +516,173 @@ class GradientLearner:
         if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
             raise TypeError(f"callbacks must be a sequence of callback objects, not {type(callbacks).__name__}")
         self.callbacks = list(callbacks)
-        hooks = ("on_train_begin", "on_step_end", "on_train_end")
         for k, cb in enumerate(self.callbacks):
-            if not any(callable(getattr(cb, h, None)) for h in hooks):
-                raise TypeError(f"callbacks[{k}] must have at least one of the methods {list(hooks)}, "
+            if not any(callable(getattr(cb, h, None)) for h in _HOOKS):
+                raise TypeError(f"callbacks[{k}] must have at least one of the methods {list(_HOOKS)}, "
                                 f"not {type(cb).__name__} {cb!r}")
+        self.transforms = check_transforms(list(transforms) if isinstance(transforms, tuple) else transforms)
         self.step_count = 0
+        self.epoch_count = 0
 
     def loss_and_gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+                           weights: dict[str, Array] | None = None,
                            ) -> tuple[float, dict[str, Array]]:  # pragma: no cover - abstract
+        """Loss and gradient at ``weights`` (default ``net.weights``); nothing is modified."""
         raise NotImplementedError
 
-    def gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike) -> dict[str, Array]:
-        """The gradient dict (same keys and shapes as ``net.weights``); weights are not changed."""
-        return self.loss_and_gradients(inputs, targets)[1]
+    def gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+                  weights: dict[str, Array] | None = None) -> dict[str, Array]:
+        """The gradient dict (same keys and shapes as ``net.weights``) at ``weights``; weights are not changed."""
+        return self.loss_and_gradients(inputs, targets, weights)[1]
 
-    def loss(self, inputs: npt.ArrayLike, targets: npt.ArrayLike) -> float:
-        """The loss of the current weights (a forward pass only)."""
+    def loss(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+             weights: dict[str, Array] | None = None) -> float:
+        """The loss at ``weights`` (default the current ``net.weights``; a forward pass only)."""
         kind = self.loss_kind
-        x, tgt = _prepare(self.net, inputs, targets, kind)
-        rec, _ = self.net.forward(x)
+        x, tgt, w = _prepare(self.net, inputs, targets, kind, weights)
+        rec, _ = self.net.forward(x, weights=w)
         if kind is LossKind.MSE:
             return mse_loss(rec.y, tgt, x.shape[1])
         return cross_entropy_loss(rec.y.sum(axis=0), tgt)
 
+    def _call(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            fn = getattr(cb, hook, None)
+            if callable(fn):
+                fn(*args)
+
     def train_step(self, inputs: npt.ArrayLike, targets: npt.ArrayLike) -> float:
-        """One update; returns the loss before it. Order: gradient, ``lr = scheduler.step()``, optimizer,
-        then ``on_step_end(step, {"loss", "lr"})`` for each callback."""
+        """One update; returns the loss before it. Order: gradient, each of ``transforms``,
+        ``lr = scheduler.step()``, optimizer, then ``on_step_end(step, {"loss", "lr"})`` for each callback."""
         value, grads = self.loss_and_gradients(inputs, targets)
+        for t in self.transforms:
+            grads = t(grads, self.net.weights)
         if self.scheduler is not None:
             self.optimizer.lr = float(self.scheduler.step())
         self.optimizer.apply(self.net.weights, grads)
         step = self.step_count
         self.step_count += 1
-        logs = {"loss": value, "lr": float(self.optimizer.lr)}
-        for cb in self.callbacks:
-            hook = getattr(cb, "on_step_end", None)
-            if hook is not None:
-                hook(step, logs)
+        self._call("on_step_end", step, {"loss": value + 0.0, "lr": float(self.optimizer.lr)})
         return value
 
-    def fit(self, batches: Iterable[tuple[npt.ArrayLike, npt.ArrayLike]]) -> list[float]:
-        """:meth:`train_step` on each ``(inputs, targets)``, between the callbacks' ``on_train_begin`` and
-        ``on_train_end``; returns the losses."""
+    def fit(self, batches: Iterable[tuple[npt.ArrayLike, npt.ArrayLike]], *, epochs: int = 1) -> list[float]:
+        """:meth:`train_step` on each ``(inputs, targets)`` of ``batches``, ``epochs`` times, between the
+        callbacks' ``on_train_begin`` and ``on_train_end``; after each epoch ``on_epoch_end(epoch, {"loss":
+        mean loss of the epoch, "lr"})``. Returns the loss of every step. ``epochs > 1`` needs a re-iterable
+        ``batches`` (a list, not a generator)."""
         if not isinstance(batches, Iterable):
             raise TypeError(f"batches must be an iterable of (inputs, targets) pairs, not {type(batches).__name__}")
-        for cb in self.callbacks:
-            if hasattr(cb, "on_train_begin"):
-                cb.on_train_begin(None)
-        losses = []
-        for k, batch in enumerate(batches):
-            if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-                raise TypeError(f"batches[{k}] must be an (inputs, targets) pair, not {type(batch).__name__}")
-            losses.append(self.train_step(*batch))
-        for cb in self.callbacks:
-            if hasattr(cb, "on_train_end"):
-                cb.on_train_end({"loss": losses[-1]} if losses else None)
+        n_epochs = check_count("epochs", epochs, 1)
+        if n_epochs > 1 and iter(batches) is batches:
+            raise TypeError(f"batches must be re-iterable (e.g. a list) for epochs={n_epochs}, "
+                            f"not the one-shot {type(batches).__name__}")
+        self._call("on_train_begin", None)
+        losses: list[float] = []
+        for _ in range(n_epochs):
+            epoch_losses: list[float] = []
+            for k, batch in enumerate(batches):
+                if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+                    raise TypeError(f"batches[{k}] must be an (inputs, targets) pair, not {type(batch).__name__}")
+                epoch_losses.append(self.train_step(*batch))
+            losses.extend(epoch_losses)
+            epoch = self.epoch_count
+            self.epoch_count += 1
+            if epoch_losses:
+                self._call("on_epoch_end", epoch, {"loss": float(np.mean(epoch_losses)) + 0.0,
+                                                   "lr": float(self.optimizer.lr)})
+        self._call("on_train_end", {"loss": losses[-1] + 0.0} if losses else None)
         return losses
+
+    # ---- checkpoints -----------------------------------------------------------------------------
+    def _extra_state(self) -> dict[str, Any]:
+        """Learner-specific state besides network, optimizer, scheduler and counters."""
+        return {}
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`_extra_state` (keys already checked)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"learner", "step_count", "epoch_count", "net", "optimizer", "scheduler", ...}``, nested state dicts
+        (``scheduler`` is ``None`` without a scheduler). Transforms and callbacks are not state."""
+        sched: dict[str, Any] | None = None
+        if self.scheduler is not None:
+            if not callable(getattr(self.scheduler, "state_dict", None)):
+                raise TypeError(f"scheduler {type(self.scheduler).__name__} has no state_dict(); "
+                                f"it cannot be checkpointed")
+            sched = self.scheduler.state_dict()  # type: ignore[attr-defined]
+        return {"learner": type(self).__name__, "step_count": self.step_count, "epoch_count": self.epoch_count,
+                "net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "scheduler": sched,
+                **self._extra_state()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output into this learner's network, optimizer and scheduler.
+
+        Unknown or missing keys, another learner class, or a scheduler state without a scheduler (or the
+        reverse) are errors naming them; the nested objects check their own parts.
+        """
+        name = type(self).__name__
+        if isinstance(state, Mapping) and state.get("learner", name) != name:  # the class first
+            raise ValueError(f"state_dict is for learner {state['learner']!r}, not {name!r}")
+        st = check_keys(name, state, ("learner", "step_count", "epoch_count", "net", "optimizer", "scheduler",
+                                      *self._extra_state()))
+        steps = load_int(name, "step_count", st["step_count"], 0)
+        epochs = load_int(name, "epoch_count", st["epoch_count"], 0)
+        if (st["scheduler"] is None) != (self.scheduler is None):
+            have = "no scheduler" if self.scheduler is None else f"a {type(self.scheduler).__name__}"
+            raise ValueError(f"{name} state_dict['scheduler'] is {'None' if st['scheduler'] is None else 'a state'}"
+                             f", but this learner has {have}")
+        self.net.load_state_dict(st["net"])
+        self.optimizer.load_state_dict(st["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(st["scheduler"])  # type: ignore[attr-defined]
+        self._load_extra_state(st)
+        self.step_count, self.epoch_count = steps, epochs
 
 
 class BPTTLearner(GradientLearner):
     """Backpropagation through time over the whole sequence (memory O(T))."""
 
     def loss_and_gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
-                           ) -> tuple[float, dict[str, Array]]:
-        return tbptt_gradients(self.net, inputs, targets, None, self.loss_kind)
+                           weights: dict[str, Array] | None = None) -> tuple[float, dict[str, Array]]:
+        """Loss and BPTT gradient at ``weights`` (default ``net.weights``), :func:`tbptt_gradients` with k = T."""
+        return tbptt_gradients(self.net, inputs, targets, None, self.loss_kind, weights)
 
 
 class TBPTTLearner(GradientLearner):
-    """Truncated BPTT with windows of ``k`` steps (memory O(k)); ``k >= T`` is BPTT."""
+    """Truncated BPTT with windows of ``k`` steps (memory O(k)); ``k >= T`` is BPTT.
 
-    def __init__(self, net: LIFNetwork, *, k: int = 50, **kwargs: Any) -> None:
-        super().__init__(net, **kwargs)
+    The other parameters are those of :class:`GradientLearner`.
+    """
+
+    def __init__(self, net: LIFNetwork, *, k: int = 50, loss: str | LossKind = LossKind.MSE,
+                 optimizer: Optimizer | None = None, scheduler: Scheduler | None = None,
+                 callbacks: Sequence[Any] = (), transforms: Sequence[GradientTransform] = ()) -> None:
+        super().__init__(net, loss=loss, optimizer=optimizer, scheduler=scheduler, callbacks=callbacks,
+                         transforms=transforms)
         self.k = _window_count("k", k)
 
     def loss_and_gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
-                           ) -> tuple[float, dict[str, Array]]:
-        return tbptt_gradients(self.net, inputs, targets, self.k, self.loss_kind)
+                           weights: dict[str, Array] | None = None) -> tuple[float, dict[str, Array]]:
+        """Loss and truncated-BPTT gradient (:func:`tbptt_gradients`) at ``weights`` (default ``net.weights``)."""
+        return tbptt_gradients(self.net, inputs, targets, self.k, self.loss_kind, weights)
 
 
 class EligibilityTrace(GradientLearner):
     """e-prop (Bellec et al. 2020) with symmetric (``W_out^T``) or fixed random feedback.
 
-    ``feedback="random"`` draws ``B`` (n_rec, n_out) once from ``N(0, 1/n_rec)`` with
-    ``numpy.random.default_rng(seed)`` ("random e-prop"). ``chunk`` sets how many steps the traces are
-    advanced at once (memory O(chunk); the result does not depend on it beyond rounding).
+    ``feedback="random"`` draws ``B`` (n_rec, n_out) once from ``N(0, 1/n_rec)`` with the generator
+    ``seed`` (an int >= 0 for ``numpy.random.default_rng(seed)``, or a ``numpy.random.Generator``;
+    "random e-prop"). ``chunk`` sets how many steps the traces are advanced at once (memory O(chunk); the
+    result does not depend on it beyond rounding). The other parameters are those of
+    :class:`GradientLearner`; the random feedback matrix is part of :meth:`state_dict`.
     """
 
     def __init__(self, net: LIFNetwork, *, feedback: str | Feedback = Feedback.SYMMETRIC, chunk: int = 50,
-                 seed: int = 0, **kwargs: Any) -> None:
-        super().__init__(net, **kwargs)
+                 seed: int | np.random.Generator = 0, loss: str | LossKind = LossKind.MSE,
+                 optimizer: Optimizer | None = None, scheduler: Scheduler | None = None,
+                 callbacks: Sequence[Any] = (), transforms: Sequence[GradientTransform] = ()) -> None:
+        super().__init__(net, loss=loss, optimizer=optimizer, scheduler=scheduler, callbacks=callbacks,
+                         transforms=transforms)
         choices = [f.value for f in Feedback]
         key = feedback.value if isinstance(feedback, Feedback) else feedback
         if not isinstance(key, str) or key not in choices:
@@ -584,15 +691,30 @@ class EligibilityTrace(GradientLearner):
             raise ValueError(f"feedback must be one of {choices}, not {bad}")
         self.feedback = Feedback(key)
         self.chunk = _window_count("chunk", chunk)
-        self.seed = check_seed("seed", seed)
+        rng = check_rng("seed", seed)
+        self.seed = seed if isinstance(seed, np.random.Generator) else int(seed)
         self.feedback_matrix: Array | None = None
         if self.feedback is Feedback.RANDOM:
-            rng = np.random.default_rng(self.seed)
             self.feedback_matrix = rng.standard_normal((net.n_rec, net.n_out)) / math.sqrt(net.n_rec)
 
     def loss_and_gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
-                           ) -> tuple[float, dict[str, Array]]:
-        return eprop_gradients(self.net, inputs, targets, self.feedback_matrix, self.chunk, self.loss_kind)
+                           weights: dict[str, Array] | None = None) -> tuple[float, dict[str, Array]]:
+        """Loss and e-prop gradient (:func:`eprop_gradients`) at ``weights`` (default ``net.weights``)."""
+        return eprop_gradients(self.net, inputs, targets, self.feedback_matrix, self.chunk, self.loss_kind,
+                               weights)
+
+    def _extra_state(self) -> dict[str, Any]:
+        fb = self.feedback_matrix
+        return {"feedback_matrix": None if fb is None else fb.copy()}
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        fb = state["feedback_matrix"]
+        if (fb is None) != (self.feedback_matrix is None):
+            raise ValueError(f"EligibilityTrace state_dict['feedback_matrix'] is {'None' if fb is None else 'set'}, "
+                             f"but this learner has feedback={self.feedback.value!r}")
+        if fb is not None:
+            self.feedback_matrix = load_array("EligibilityTrace", "feedback_matrix", fb,
+                                              (self.net.n_rec, self.net.n_out), "f")
 
 
 EPropLearner = EligibilityTrace

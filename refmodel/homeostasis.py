@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from ._validate import check_array, check_count, check_instance, check_real, check_seed, check_spikes
+from ._state import check_keys, load_array
+from ._validate import check_array, check_count, check_instance, check_real, check_rng, check_spikes
 from .lif import LIFNetwork, lif_step
 
 __all__ = [
@@ -98,7 +100,12 @@ def homeostasis_step(
 
 
 class HomeostaticPlasticity:
-    """Holds :class:`HomeostasisParams` and :class:`HomeostasisState` for ``n_post`` neurons."""
+    """Holds :class:`HomeostasisParams` and :class:`HomeostasisState` for ``n_post`` neurons.
+
+    :meth:`step` returns ``dw``; the rule never writes weights (apply it through
+    :meth:`~plasticore.refmodel.optimizers.Optimizer.apply_delta`, or ``w += dw``). :meth:`state_dict` /
+    :meth:`load_state_dict` checkpoint the rate estimates.
+    """
 
     __slots__ = ("n_post", "params", "state")
 
@@ -110,7 +117,18 @@ class HomeostaticPlasticity:
         self.state = homeostasis_initial_state(self.n_post, self.params)
 
     def reset(self) -> None:
+        """Rate estimates back to the target."""
         self.state = homeostasis_initial_state(self.n_post, self.params)
+
+    def state_dict(self) -> dict[str, Array]:
+        """``{"rate": copy of the rate estimates (Hz), (n_post,)}``."""
+        return {"rate": np.array(self.state.rate, dtype=np.float64, copy=True)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output (a float64 ``(n_post,)`` array of rates >= 0)."""
+        st = check_keys("HomeostaticPlasticity", state, ("rate",))
+        rate = load_array("HomeostaticPlasticity", "rate", st["rate"], (self.n_post,), "f", 0.0, math.inf)
+        self.state = HomeostasisState(rate)
 
     def step(self, post_spikes: npt.ArrayLike, weights: Array) -> Array:
         """Advance one step with this step's spikes of the ``n_post`` neurons; returns ``dw``."""
@@ -121,6 +139,8 @@ class HomeostaticPlasticity:
 
 
 class ScalingRun(NamedTuple):
+    """Outcome of :func:`homeostasis_experiment`."""
+
     w0: Array  # initial w_in (n_rec, n_in)
     w: Array  # final w_in
     spikes: Array  # (T, n_rec) real spikes of the LIF neurons
@@ -128,7 +148,7 @@ class ScalingRun(NamedTuple):
 
 
 def homeostasis_experiment(
-    seconds: float, *, seed: int = 0, target_rate: float = 20.0, tau_scale: float = 10_000.0
+    seconds: float, *, seed: int | np.random.Generator = 0, target_rate: float = 20.0, tau_scale: float = 10_000.0
 ) -> ScalingRun:
     """Synaptic scaling in the shared LIF network from a perturbed start.
 
@@ -136,11 +156,13 @@ def homeostasis_experiment(
     inhibitory (``w = -0.05``, never scaled), the excitatory weights ``U(0.03, 0.09)`` are multiplied per
     neuron by factors from 0.2 to 3 (geometric), so neurons start between silent and about twice the
     target. :func:`homeostasis_step` (``tau_rate`` 1 s) runs every step on the neurons' real spikes.
+    ``seed`` is an int >= 0 or a ``numpy.random.Generator`` (used and advanced).
     """
     dur = check_real("seconds", seconds, 0.001, None)  # at least one 1 ms step
-    rng = np.random.default_rng(check_seed("seed", seed))
+    rng = check_rng("seed", seed)
     n_in, n_rec = 100, 20
-    net = LIFNetwork(n_in, n_rec, 1, recurrent=False, tau_mem=20.0, seed=seed)
+    net = LIFNetwork(n_in, n_rec, 1, recurrent=False, tau_mem=20.0,
+                     seed=seed if isinstance(seed, np.random.Generator) else int(seed))
     w = rng.uniform(0.5, 1.5, (n_rec, n_in)) * 0.06
     w[:, :10] = -0.05
     w[:, 10:] *= np.geomspace(0.2, 3.0, n_rec)[:, None]

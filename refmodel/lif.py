@@ -18,17 +18,22 @@ spiking neurons*, Nat. Commun. 11:3625 (their Eq. 1 with the reset term), withou
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from ._state import check_keys, load_array
+from ._validate import check_allocation, check_rng
 from .surrogates import get_surrogate
 
 Array = npt.NDArray[np.float64]
 
 
 class LIFParams(NamedTuple):
+    """Per-step constants: ``alpha = exp(-dt/tau_mem)``, ``kappa = exp(-dt/tau_out)`` and the ``threshold``."""
+
     alpha: float
     kappa: float
     threshold: float
@@ -51,6 +56,7 @@ class LIFRecord(NamedTuple):
 
 
 def _positive(name: str, value: float) -> float:
+    """``value`` as a float if it is a finite number > 0; a named error otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a positive number, not {type(value).__name__} {value!r}")
     if not math.isfinite(float(value)) or float(value) <= 0.0:
@@ -59,6 +65,7 @@ def _positive(name: str, value: float) -> float:
 
 
 def _count(name: str, value: int) -> int:
+    """``value`` if it is an int >= 1; a named error otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int >= 1, not {type(value).__name__} {value!r}")
     if value < 1:
@@ -67,6 +74,7 @@ def _count(name: str, value: int) -> int:
 
 
 def lif_initial_state(batch: int, n_rec: int, n_out: int) -> LIFState:
+    """``v = z = 0`` (batch, n_rec) and ``y = 0`` (batch, n_out): the network at rest."""
     return LIFState(np.zeros((batch, n_rec)), np.zeros((batch, n_rec)), np.zeros((batch, n_out)))
 
 
@@ -93,9 +101,12 @@ class LIFNetwork:
 
     Parameters are validated: sizes are ints >= 1, time constants, ``dt`` and ``threshold`` finite > 0,
     ``surrogate`` one of :data:`plasticore.refmodel.surrogates.SURROGATES`. Weights are drawn from a seeded
-    ``numpy.random.Generator``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` like ``torch.nn.Linear``, with
-    ``w_in`` scaled by ``threshold`` so that inputs can drive spikes, and ``w_rec`` with a zero diagonal.
-    ``weights`` is a plain dict of float64 arrays that callers may modify in place.
+    ``numpy.random.Generator`` (``seed``: an int >= 0 or a Generator, which is then used and advanced):
+    ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` like ``torch.nn.Linear``, with ``w_in`` scaled by ``threshold``
+    so that inputs can drive spikes, and ``w_rec`` with a zero diagonal. ``weights`` is a plain dict of
+    float64 arrays ``(n_post, n_pre)`` that callers may modify in place; :meth:`state_dict` /
+    :meth:`load_state_dict` checkpoint them. Sizes whose weights would not fit into memory are a
+    ``ValueError`` before anything is allocated.
     """
 
     def __init__(
@@ -111,7 +122,7 @@ class LIFNetwork:
         threshold: float = 1.0,
         surrogate: str = "fast_sigmoid",
         surrogate_slope: float = 25.0,
-        seed: int = 0,
+        seed: int | np.random.Generator = 0,
     ) -> None:
         self.n_in = _count("n_in", n_in)
         self.n_rec = _count("n_rec", n_rec)
@@ -124,9 +135,10 @@ class LIFNetwork:
         self.surrogate_name = surrogate
         self.surrogate = get_surrogate(surrogate)
         self.surrogate_slope = _positive("surrogate_slope", surrogate_slope)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be an int >= 0, not {seed!r}")
-        rng = np.random.default_rng(seed)
+        rng = check_rng("seed", seed)
+        n_weights = self.n_rec * self.n_in + self.n_out * self.n_rec + (self.n_rec**2 if self.recurrent else 0)
+        check_allocation(f"a LIFNetwork with n_in={self.n_in}, n_rec={self.n_rec}, n_out={self.n_out}",
+                         8 * n_weights)
         b_in, b_rec = 1.0 / math.sqrt(self.n_in), 1.0 / math.sqrt(self.n_rec)
         self.weights: dict[str, Array] = {
             "w_in": rng.uniform(-b_in, b_in, (self.n_rec, self.n_in)) * self.threshold,
@@ -139,24 +151,67 @@ class LIFNetwork:
 
     @property
     def params(self) -> LIFParams:
+        """The per-step constants of :func:`lif_step`."""
         return LIFParams(math.exp(-self.dt / self.tau_mem), math.exp(-self.dt / self.tau_out), self.threshold)
 
     @property
     def alpha(self) -> float:
+        """Membrane decay per step, ``exp(-dt/tau_mem)``."""
         return self.params.alpha
 
     @property
     def kappa(self) -> float:
+        """Readout decay per step, ``exp(-dt/tau_out)``."""
         return self.params.kappa
 
+    def weight_shapes(self) -> dict[str, tuple[int, int]]:
+        """The key and shape of every weight matrix: ``w_in``, (``w_rec``), ``w_out``."""
+        shapes = {"w_in": (self.n_rec, self.n_in)}
+        if self.recurrent:
+            shapes["w_rec"] = (self.n_rec, self.n_rec)
+        shapes["w_out"] = (self.n_out, self.n_rec)
+        return shapes
+
     def check_inputs(self, inputs: npt.ArrayLike) -> Array:
+        """``inputs`` as a float64 array of shape (T, batch, n_in); ``ValueError`` naming the shape otherwise."""
         x = np.asarray(inputs, dtype=np.float64)
         if x.ndim != 3 or x.shape[2] != self.n_in:
             raise ValueError(f"inputs must have shape (T, batch, {self.n_in}), not {x.shape}")
         return x
 
     def initial_state(self, batch: int) -> LIFState:
-        return lif_initial_state(batch, self.n_rec, self.n_out)
+        """The state at rest for ``batch`` samples (:func:`lif_initial_state`)."""
+        return lif_initial_state(_count("batch", batch), self.n_rec, self.n_out)
+
+    def check_state(self, state: object, batch: int) -> LIFState:
+        """``state`` if it is a :class:`LIFState` for ``batch`` samples of this network; a named error otherwise."""
+        if not isinstance(state, LIFState):
+            raise TypeError(f"state must be a LIFState, not {type(state).__name__}")
+        for name, n in (("v", self.n_rec), ("z", self.n_rec), ("y", self.n_out)):
+            shape = np.shape(getattr(state, name))
+            if shape != (batch, n):
+                raise ValueError(f"state.{name} must have shape (batch, {n}) = ({batch}, {n}) for inputs with "
+                                 f"batch {batch}, not {shape}")
+        return state
+
+    def state_dict(self) -> dict[str, Array]:
+        """Copies of the weights, ``{"w_in", ("w_rec",) "w_out"}`` (the network's only learned state)."""
+        return {k: np.array(v, dtype=np.float64, copy=True) for k, v in self.weights.items()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Copy :meth:`state_dict` output into :attr:`weights` (in place, so optimizers keep their references).
+
+        Exactly the keys of :meth:`state_dict`, each a float64 array of the right shape; checked first.
+        """
+        shapes = self.weight_shapes()
+        st = check_keys("LIFNetwork", state, shapes)
+        new = {k: load_array("LIFNetwork", k, st[k], shape, "f") for k, shape in shapes.items()}
+        for k, v in new.items():
+            w = self.weights.get(k)
+            if isinstance(w, np.ndarray) and w.shape == v.shape and w.dtype == np.float64:
+                w[...] = v
+            else:
+                self.weights[k] = v
 
     def forward(
         self,
@@ -168,7 +223,7 @@ class LIFNetwork:
         x = self.check_inputs(inputs)
         w = self.weights if weights is None else weights
         n_t, batch = x.shape[0], x.shape[1]
-        st = self.initial_state(batch) if state is None else state
+        st = self.initial_state(batch) if state is None else self.check_state(state, batch)
         p = self.params
         v_rec = np.empty((n_t, batch, self.n_rec))
         z_rec = np.empty((n_t, batch, self.n_rec))

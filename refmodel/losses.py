@@ -51,6 +51,8 @@ __all__ = [
 
 
 class LossKind(str, Enum):
+    """The losses of the gradient learners (module docstring): ``mse`` and ``cross_entropy``."""
+
     MSE = "mse"
     CROSS_ENTROPY = "cross_entropy"
 
@@ -106,7 +108,7 @@ def cross_entropy_loss(logits: Array, labels: IntArray) -> float:
     """Mean over the batch of ``-log softmax(logits)[label]``; ``logits`` (batch, n_out)."""
     _logits_labels(logits, labels)
     logp = _log_softmax(logits)
-    return -float(logp[np.arange(labels.shape[0]), labels].mean())
+    return 0.0 - float(logp[np.arange(labels.shape[0]), labels].mean())  # 0.0, not -0.0, for a perfect fit
 
 
 def cross_entropy_error(logits: Array, labels: IntArray) -> Array:
@@ -158,8 +160,8 @@ def check_targets(kind: LossKind, targets: npt.ArrayLike, n_t: int, batch: int, 
     if raw.dtype.kind not in "iu":
         raise TypeError(f"targets for loss 'cross_entropy' must be integer labels, not dtype {raw.dtype}")
     labels = raw.astype(np.int64)
-    bad = (labels < 0) | (labels >= n_out)
-    if np.any(bad):
+    bad_labels = (labels < 0) | (labels >= n_out)
+    if np.any(bad_labels):
         raise ValueError(f"targets for loss 'cross_entropy' must be labels in [0, {n_out - 1}], "
-                         f"not {int(labels[np.argmax(bad)])}")
+                         f"not {int(labels[np.argmax(bad_labels)])}")
     return labels

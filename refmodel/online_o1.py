@@ -35,19 +35,23 @@ potentiation and depression unbiased.
 Two implementations share the contract and are bit-exact with each other:
 
 * :class:`OnlineO1Synapse` - one synapse, Python integers (the oracle for the hardware testbenches);
-* :class:`OnlineO1Layer` - a dense ``n_pre x n_post`` layer, vectorized with NumPy; traces are stored once
-  per neuron (they are identical for every synapse of that neuron), so the state is ``W + T`` bits per
+* :class:`OnlineO1Layer` - a dense layer with weights ``(n_post, n_pre)``, vectorized with NumPy (the pure
+  step :func:`online_o1_layer_step` on an :class:`OnlineO1LayerState`, done in place); traces are stored
+  once per neuron (they are identical for every synapse of that neuron), so the state is ``W + T`` bits per
   synapse plus ``T`` bits per neuron.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+from ._state import check_keys, load_array, load_int
+from ._validate import check_allocation
 
 __all__ = [
     "ANNOTATION_SCHEMA",
@@ -55,11 +59,14 @@ __all__ = [
     "STATE_FIELDS",
     "OnlineO1Config",
     "OnlineO1Layer",
+    "OnlineO1LayerState",
     "OnlineO1Snapshot",
     "OnlineO1Synapse",
     "build_online_o1_memory_proof",
     "decay_signed",
     "decay_unsigned",
+    "online_o1_layer_initial_state",
+    "online_o1_layer_step",
     "online_o1_step",
     "saturate",
 ]
@@ -79,10 +86,16 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
 }
 
 
-def _check_int(name: str, value: object, lo: int, hi: int) -> int:
-    """Return ``value`` if it is an ``int`` (not ``bool``) in ``[lo, hi]``; raise a named error otherwise."""
+def _check_int_type(name: str, value: object, lo: int, hi: int) -> None:
+    """``TypeError`` unless ``value`` is an ``int`` (not ``bool``); the message shows the allowed range."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int in {lo}..{hi}, not {type(value).__name__} {value!r}")
+
+
+def _check_int(name: str, value: object, lo: int, hi: int) -> int:
+    """Return ``value`` if it is an ``int`` (not ``bool``) in ``[lo, hi]``; raise a named error otherwise."""
+    _check_int_type(name, value, lo, hi)
+    assert isinstance(value, (int, np.integer))
     if not lo <= int(value) <= hi:
         raise ValueError(f"{name} must be in {lo}..{hi}, not {int(value)}")
     return int(value)
@@ -106,6 +119,18 @@ class OnlineO1Config:
         ``s``, traces and eligibility lose ``1/2^s`` of their magnitude per step, 0..30 (0: no decay).
     rule_family:
         Only ``"reward_modulated_stdp"`` is defined.
+
+    Type errors are reported before range errors (``OnlineO1Config(weight_bits=0, trace_bits="4")`` raises
+    ``TypeError`` for ``trace_bits``). Two corners are allowed because they are well defined, and the
+    hardware implements them bit-exactly:
+
+    * ``trace_decay_shift >= trace_bits``: ``x >> s`` is 0 for every representable trace and eligibility, so
+      nothing ever decays; the rule is then the same as with ``s = 0``. :attr:`traces_decay` is ``False``.
+    * a ``learning_shift`` so large that ``(r * e') >> L`` is 0 for every positive product
+      (``L >= R + T - 1``): the weight can never increase (:attr:`weight_can_increase` is ``False``). The
+      floor shift of a negative product is at least ``-1``, so the weight can always decrease
+      (:attr:`weight_can_decrease` is always ``True``); :attr:`weight_step_range` gives the exact range of
+      ``(r * e') >> L``.
     """
 
     weight_bits: int = 16
@@ -116,10 +141,12 @@ class OnlineO1Config:
     rule_family: str = "reward_modulated_stdp"
 
     def __post_init__(self) -> None:
-        for name, (lo, hi) in _INT_RANGES.items():
-            object.__setattr__(self, name, _check_int(name, getattr(self, name), lo, hi))
+        for name, (lo, hi) in _INT_RANGES.items():  # every type first: a type error wins over a range error
+            _check_int_type(name, getattr(self, name), lo, hi)
         if not isinstance(self.rule_family, str):
             raise TypeError(f"rule_family must be a str, not {type(self.rule_family).__name__}")
+        for name, (lo, hi) in _INT_RANGES.items():
+            object.__setattr__(self, name, _check_int(name, getattr(self, name), lo, hi))
         if self.rule_family not in RULE_FAMILIES:
             raise ValueError(f"rule_family must be one of {list(RULE_FAMILIES)}, not {self.rule_family!r}")
 
@@ -136,11 +163,23 @@ class OnlineO1Config:
 
     @property
     def eligibility_min(self) -> int:
+        """``-2^(T-1)``, the most negative eligibility."""
         return -(1 << (self.trace_bits - 1))
 
     @property
     def eligibility_max(self) -> int:
+        """``2^(T-1) - 1``, the largest eligibility."""
         return (1 << (self.trace_bits - 1)) - 1
+
+    @property
+    def min_eligibility(self) -> int:
+        """The seed's name for :attr:`eligibility_min`, ``-2^(T-1)``."""
+        return self.eligibility_min
+
+    @property
+    def max_eligibility(self) -> int:
+        """The seed's name for :attr:`eligibility_max`, ``2^(T-1) - 1``."""
+        return self.eligibility_max
 
     @property
     def eligibility_range(self) -> tuple[int, int]:
@@ -149,10 +188,12 @@ class OnlineO1Config:
 
     @property
     def reward_min(self) -> int:
+        """``-2^(R-1)``, the most negative reward after saturation."""
         return -(1 << (self.reward_bits - 1))
 
     @property
     def reward_max(self) -> int:
+        """``2^(R-1) - 1``, the largest reward after saturation."""
         return (1 << (self.reward_bits - 1)) - 1
 
     @property
@@ -161,9 +202,41 @@ class OnlineO1Config:
         return (self.reward_min, self.reward_max)
 
     @property
+    def traces_decay(self) -> bool:
+        """Whether traces and eligibility decay at all: ``0 < s < T`` (for ``s >= T`` every ``x >> s`` is 0)."""
+        return 0 < self.trace_decay_shift < self.trace_bits
+
+    @property
+    def weight_step_range(self) -> tuple[int, int]:
+        """``(min, max)`` of the weight change ``(r * e') >> L`` over all rewards and eligibilities.
+
+        The extreme products are ``r_min * e_min`` (the largest) and ``min(r_min * e_max, r_max * e_min)``
+        (the most negative); the floor shift is monotonic, so it maps them to the extreme steps.
+        """
+        lo_prod = min(self.reward_min * self.eligibility_max, self.reward_max * self.eligibility_min)
+        hi_prod = self.reward_min * self.eligibility_min
+        return (lo_prod >> self.learning_shift, hi_prod >> self.learning_shift)
+
+    @property
+    def weight_can_increase(self) -> bool:
+        """``False`` when ``learning_shift`` is so large that no product reaches ``2^L``: potentiation is frozen."""
+        return self.weight_step_range[1] > 0
+
+    @property
+    def weight_can_decrease(self) -> bool:
+        """Always ``True``: the floor shift of any negative product is at most ``-1``."""
+        return self.weight_step_range[0] < 0
+
+    @property
     def per_synapse_state_bits(self) -> int:
         """``W + 3T``: weight, two traces and eligibility of one stand-alone synapse."""
         return self.weight_bits + 3 * self.trace_bits
+
+    @property
+    def tag(self) -> str:
+        """Short identifier of the five widths and shifts, e.g. ``w16t12r8l4s4`` (file and design names)."""
+        return (f"w{self.weight_bits}t{self.trace_bits}r{self.reward_bits}"
+                f"l{self.learning_shift}s{self.trace_decay_shift}")
 
     def as_dict(self) -> dict[str, Any]:
         """The six fields as a plain dict (JSON-ready)."""
@@ -265,6 +338,9 @@ def _check_reward(value: object) -> int:
 class OnlineO1Synapse:
     """One O(1) learning synapse holding exactly :data:`STATE_FIELDS` (Python integers).
 
+    :meth:`step` takes its arguments positionally or by keyword (``step(pre, post, reward)`` like
+    :meth:`OnlineO1Layer.step`); :meth:`state_dict` / :meth:`load_state_dict` checkpoint it.
+
     >>> syn = OnlineO1Synapse(OnlineO1Config(), initial_weight=100)
     >>> syn.step(pre_spike=True, post_spike=False, reward=0).pre_trace
     4095
@@ -281,17 +357,21 @@ class OnlineO1Synapse:
 
     @property
     def config(self) -> OnlineO1Config:
+        """The widths and shifts of the rule."""
         return self._config
 
     @property
     def state_fields(self) -> tuple[str, ...]:
+        """The names of the four state fields, :data:`STATE_FIELDS`."""
         return STATE_FIELDS
 
     @property
     def state_bit_count(self) -> int:
+        """``W + 3T``, the bits of the four fields."""
         return self._config.per_synapse_state_bits
 
     def snapshot(self) -> OnlineO1Snapshot:
+        """The current state (an immutable tuple)."""
         return self._state
 
     def load(self, weight: int) -> OnlineO1Snapshot:
@@ -304,7 +384,7 @@ class OnlineO1Synapse:
         self._state = OnlineO1Snapshot(0, 0, 0, 0)
         return self._state
 
-    def step(self, *, pre_spike: bool, post_spike: bool, reward: int) -> OnlineO1Snapshot:
+    def step(self, pre_spike: bool, post_spike: bool, reward: int = 0) -> OnlineO1Snapshot:
         """Advance one step; returns the new state."""
         self._state = online_o1_step(
             self._state,
@@ -315,11 +395,40 @@ class OnlineO1Synapse:
         )
         return self._state
 
+    def state_dict(self) -> dict[str, Any]:
+        """``{"config": ..., "weight", "pre_trace", "post_trace", "eligibility"}`` as plain ints (JSON-ready)."""
+        return {"config": self._config.as_dict(), **self._state._asdict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output; the config must equal this synapse's, every field in its range."""
+        st = check_keys("OnlineO1Synapse", state, ("config", *STATE_FIELDS))
+        _check_config("OnlineO1Synapse", st["config"], self._config)
+        c = self._config
+        ranges = {"weight": (0, c.max_weight), "pre_trace": (0, c.max_trace), "post_trace": (0, c.max_trace),
+                  "eligibility": c.eligibility_range}
+        vals = [load_int("OnlineO1Synapse", k, st[k], *ranges[k]) for k in STATE_FIELDS]
+        self._state = OnlineO1Snapshot(*vals)
+
     def __repr__(self) -> str:
         return f"OnlineO1Synapse({self._config!r}, state={self._state!r})"
 
 
+def _check_config(owner: str, value: object, config: OnlineO1Config) -> None:
+    """A state dict's ``config`` must equal ``config.as_dict()``; the message names the fields that differ."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{owner} state_dict['config'] must be a dict (OnlineO1Config.as_dict()), "
+                        f"not {type(value).__name__}")
+    mine = config.as_dict()
+    if dict(value) != mine:
+        diff = sorted(set(mine) | set(value))
+        what = ", ".join(f"{k}={value.get(k, '<missing>')!r} (this one has {mine.get(k, '<none>')!r})"
+                         for k in diff if value.get(k, None) != mine.get(k, None))
+        raise ValueError(f"{owner} state_dict['config'] is for another configuration: {what}")
+
+
 # ---- vectorized layer ------------------------------------------------------------------------------
+
+IntArray = npt.NDArray[np.int64]
 
 
 def _layer_dtype(config: OnlineO1Config) -> type[np.signedinteger[Any]]:
@@ -332,17 +441,185 @@ def _layer_dtype(config: OnlineO1Config) -> type[np.signedinteger[Any]]:
     return np.int32 if need <= 32 else np.int64
 
 
-class OnlineO1Layer:
-    """A dense ``n_pre x n_post`` layer of O(1) synapses, bit-exact with ``n_pre * n_post`` synapses.
+class OnlineO1LayerState(NamedTuple):
+    """State of a dense layer: ``weight`` and ``eligibility`` ``(n_post, n_pre)``, ``pre_trace`` ``(n_pre,)``,
+    ``post_trace`` ``(n_post,)``, all integer arrays (values in the ranges of :class:`OnlineO1Config`)."""
 
-    Synapse ``(i, j)`` connects pre neuron ``i`` to post neuron ``j``. The pre trace of neuron ``i`` is
-    shared by row ``i`` and the post trace of neuron ``j`` by column ``j``, so the layer stores
-    ``W + T`` bits per synapse (weight, eligibility) plus ``T`` bits per neuron.
+    weight: IntArray
+    eligibility: IntArray
+    pre_trace: IntArray
+    post_trace: IntArray
+
+
+_LAYER_FIELDS: tuple[str, ...] = OnlineO1LayerState._fields
+_MAX_NEURONS = 1 << 24
+
+
+def _layer_spikes(name: str, x: npt.ArrayLike, n: int) -> npt.NDArray[np.bool_]:
+    a = np.asarray(x)
+    if a.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), not {a.shape}")
+    if a.dtype == np.bool_:
+        return a
+    if a.dtype.kind not in "iu" or (a.size and (a.min() < 0 or a.max() > 1)):
+        raise ValueError(f"{name} must be booleans or 0/1 integers")
+    return a.astype(bool)
+
+
+def _layer_reward(reward: npt.ArrayLike, n_post: int, c: OnlineO1Config,
+                  dtype: type[np.signedinteger[Any]]) -> int | npt.NDArray[Any]:
+    """A scalar reward as a saturated ``int``, a per-post reward as a saturated array of ``dtype``."""
+    if isinstance(reward, (bool, np.bool_)):
+        raise TypeError("reward must be an int or an int array of shape (n_post,), not bool")
+    if isinstance(reward, (int, np.integer)):
+        return saturate(int(reward), c.reward_min, c.reward_max)
+    r = np.asarray(reward)
+    if r.dtype.kind not in "iu":
+        raise TypeError(f"reward must be integers, not dtype {r.dtype}")
+    if r.shape == ():
+        return saturate(int(r), c.reward_min, c.reward_max)
+    if r.shape != (n_post,):
+        raise ValueError(f"reward must be a scalar or have shape ({n_post},), not {r.shape}")
+    return np.clip(r, c.reward_min, c.reward_max).astype(dtype)
+
+
+def _layer_update(w: npt.NDArray[Any], e: npt.NDArray[Any], pre: npt.NDArray[Any], post: npt.NDArray[Any],
+                  tmp: npt.NDArray[Any], pre_sp: npt.NDArray[np.bool_], post_sp: npt.NDArray[np.bool_],
+                  r: int | npt.NDArray[Any], c: OnlineO1Config) -> None:
+    """One step of the rule on every synapse, in place (``w``, ``e``: ``(n_post, n_pre)``; ``tmp`` scratch)."""
+    s, m, lo, hi = c.trace_decay_shift, c.max_trace, c.eligibility_min, c.eligibility_max
+    pre_idx = np.flatnonzero(pre_sp)
+    post_idx = np.flatnonzero(post_sp)
+    # decayS(e) = e - trunc(e / 2^s): for e >= 0 that is e - (e >> s); for e < 0 it is
+    # e + ((-e) >> s), the same magnitude decay. trunc uses the bias trick (e + (2^s - 1)) >> s for e < 0.
+    if s:
+        np.right_shift(e, tmp.dtype.itemsize * 8 - 1, out=tmp)  # -1 where e < 0, else 0
+        np.bitwise_and(tmp, (1 << s) - 1, out=tmp)
+        np.add(tmp, e, out=tmp)
+        np.right_shift(tmp, s, out=tmp)
+        np.subtract(e, tmp, out=e)
+    # pot: rows of post spikers get the pre trace including this step's pre spikes;
+    # dep: columns of pre spikers lose the (old) post trace. Only those rows/columns can leave the range.
+    if post_idx.size:
+        pre_eff = np.where(pre_sp, m, pre).astype(e.dtype)
+        e[post_idx, :] += pre_eff[None, :]
+    if pre_idx.size:
+        e[:, pre_idx] -= post[:, None]
+        e[:, pre_idx] = np.clip(e[:, pre_idx], lo, hi)
+    if post_idx.size:
+        e[post_idx, :] = np.clip(e[post_idx, :], lo, hi)
+    # traces
+    if s:
+        pre -= pre >> s
+        post -= post >> s
+    pre[pre_idx] = m
+    post[post_idx] = m
+    # weights: w' = sat(w + ((r * e') >> L), 0, 2^W - 1); a zero reward changes nothing.
+    if isinstance(r, int):
+        if r == 0:
+            return
+        np.multiply(e, r, out=tmp)
+    else:
+        if not r.any():
+            return
+        np.multiply(e, r[:, None], out=tmp)
+    if c.learning_shift:
+        np.right_shift(tmp, c.learning_shift, out=tmp)
+    np.add(w, tmp, out=tmp)
+    np.clip(tmp, 0, c.max_weight, out=w)
+
+
+def _check_layer_size(n_pre: int, n_post: int, config: OnlineO1Config) -> None:
+    item = np.dtype(_layer_dtype(config)).itemsize
+    check_allocation(f"an OnlineO1Layer of n_post x n_pre = {n_post} x {n_pre} synapses",
+                     3 * n_pre * n_post * item + (n_pre + n_post) * item)
+
+
+def online_o1_layer_initial_state(
+    config: OnlineO1Config, n_pre: int, n_post: int, initial_weights: npt.ArrayLike | None = None,
+) -> OnlineO1LayerState:
+    """Weights ``initial_weights`` ``(n_post, n_pre)`` (default 0), eligibility and traces 0 (int64 arrays)."""
+    layer = OnlineO1Layer(config, n_pre, n_post, initial_weights)
+    return layer.state
+
+
+def online_o1_layer_step(
+    state: OnlineO1LayerState,
+    pre_spikes: npt.ArrayLike,
+    post_spikes: npt.ArrayLike,
+    reward: npt.ArrayLike,
+    config: OnlineO1Config,
+) -> OnlineO1LayerState:
+    """One step of the rule (module docstring) on a dense layer; a pure function: ``state`` is not modified.
+
+    ``state`` holds ``weight``, ``eligibility`` ``(n_post, n_pre)`` and the traces; ``pre_spikes`` ``(n_pre,)``,
+    ``post_spikes`` ``(n_post,)`` are booleans or 0/1; ``reward`` is one int or one per post neuron (saturated
+    to the reward range). Returns a new :class:`OnlineO1LayerState` of int64 arrays, bit-exact with
+    :meth:`OnlineO1Layer.step` and with ``n_pre * n_post`` :func:`online_o1_step` calls. The values of
+    ``state`` must be in their ranges (as :meth:`OnlineO1Layer.load_state_dict` checks); this step does not
+    re-check them.
+    """
+    if not isinstance(config, OnlineO1Config):
+        raise TypeError(f"config must be an OnlineO1Config, not {type(config).__name__}")
+    if not isinstance(state, OnlineO1LayerState):
+        raise TypeError(f"state must be an OnlineO1LayerState, not {type(state).__name__}")
+    n_post, n_pre = np.shape(state.weight)
+    for name, shape in zip(_LAYER_FIELDS, ((n_post, n_pre), (n_post, n_pre), (n_pre,), (n_post,)), strict=True):
+        a = getattr(state, name)
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in "iu" or a.shape != shape:
+            got = f"dtype {a.dtype}, shape {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+            raise ValueError(f"state.{name} must be an integer array of shape {shape}, not {got}")
+    dt = _layer_dtype(config)
+    w, e = state.weight.astype(dt), state.eligibility.astype(dt)
+    pre, post = state.pre_trace.astype(dt), state.post_trace.astype(dt)
+    _layer_update(w, e, pre, post, np.empty_like(w), _layer_spikes("pre_spikes", pre_spikes, n_pre),
+                  _layer_spikes("post_spikes", post_spikes, n_post), _layer_reward(reward, n_post, config, dt),
+                  config)
+    return OnlineO1LayerState(w.astype(np.int64), e.astype(np.int64), pre.astype(np.int64), post.astype(np.int64))
+
+
+def _run_rewards(rewards: object, n_t: int, n_post: int) -> npt.NDArray[np.int64]:
+    """``rewards`` for :meth:`OnlineO1Layer.run` as int64 ``(T,)`` or ``(T, n_post)``.
+
+    Integer arrays pass; float arrays must hold integral, finite values (``3.0`` is 3; ``2.5`` and ``nan`` are
+    errors naming the value and its index, never truncated); anything else (strings, bools) is a ``TypeError``.
+    """
+    r = np.asarray(rewards)
+    if r.dtype.kind not in "iuf":
+        raise TypeError(f"rewards must be integers, not dtype {r.dtype}")
+    if r.shape not in ((n_t,), (n_t, n_post)):
+        raise ValueError(f"rewards must have shape (T,) = ({n_t},) or (T, n_post) = ({n_t}, {n_post}), "
+                         f"not {r.shape}")
+    if r.dtype.kind == "f":
+        bad = ~np.isfinite(r)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"rewards must be finite integers, not {r[where].item()!r} at index {where}")
+        bad = r != np.floor(r)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"rewards must be integers (no silent truncation), not {r[where].item()!r} "
+                             f"at index {where}")
+        r = np.clip(r, -(2.0**62), 2.0**62)  # the reward saturates to at most 30 bits anyway
+    return r.astype(np.int64)
+
+
+class OnlineO1Layer:
+    """A dense layer of ``n_post x n_pre`` O(1) synapses, bit-exact with ``n_pre * n_post`` synapses.
+
+    Weights and eligibility are ``(n_post, n_pre)`` like ``torch.nn.Linear`` and the rest of
+    :mod:`plasticore.refmodel`: ``weights[j, i]`` connects pre neuron ``i`` to post neuron ``j``. The pre
+    trace of neuron ``i`` is shared by column ``i`` and the post trace of neuron ``j`` by row ``j``, so the
+    layer stores ``W + T`` bits per synapse (weight, eligibility) plus ``T`` bits per neuron. (The hardware
+    array keeps its own memory layout; see :mod:`plasticore.hw.o1_array`.)
 
     ``step(pre_spikes, post_spikes, reward)`` takes boolean (or 0/1) vectors of length ``n_pre`` and
-    ``n_post`` and a reward that is either one integer for the whole layer or one per post neuron.
-    Work per step is a handful of whole-matrix integer operations plus work proportional to the number of
-    spiking neurons, so sparse activity is cheap.
+    ``n_post`` and a reward that is either one integer for the whole layer or one per post neuron; it is
+    :func:`online_o1_layer_step` done in place. Work per step is a handful of whole-matrix integer
+    operations plus work proportional to the number of spiking neurons, so sparse activity is cheap.
+    ``n_pre`` or ``n_post`` may be 0 (an empty layer). Sizes whose buffers would not fit into this machine's
+    memory are a ``ValueError`` before anything is allocated. :meth:`state_dict` / :meth:`load_state_dict`
+    checkpoint the layer (and are how a testbench seeds it).
     """
 
     def __init__(
@@ -355,25 +632,26 @@ class OnlineO1Layer:
         self._config = config if config is not None else OnlineO1Config()
         if not isinstance(self._config, OnlineO1Config):
             raise TypeError(f"config must be an OnlineO1Config, not {type(self._config).__name__}")
-        self._n_pre = _check_int("n_pre", n_pre, 1, 1 << 24)
-        self._n_post = _check_int("n_post", n_post, 1, 1 << 24)
+        _check_int_type("n_pre", n_pre, 0, _MAX_NEURONS)
+        _check_int_type("n_post", n_post, 0, _MAX_NEURONS)
+        self._n_pre = _check_int("n_pre", n_pre, 0, _MAX_NEURONS)
+        self._n_post = _check_int("n_post", n_post, 0, _MAX_NEURONS)
         self._dtype = _layer_dtype(self._config)
-        shape = (self._n_pre, self._n_post)
-        if initial_weights is None:
-            w = np.zeros(shape, dtype=self._dtype)
-        else:
+        shape = (self._n_post, self._n_pre)
+        arr: npt.NDArray[Any] | None = None
+        if initial_weights is not None:
             arr = np.asarray(initial_weights)
-            if arr.shape != shape:
-                raise ValueError(f"initial_weights must have shape {shape}, not {arr.shape}")
             if arr.dtype.kind not in "iu":
                 raise TypeError(f"initial_weights must be integers, not dtype {arr.dtype}")
+            if arr.shape != shape:
+                raise ValueError(f"initial_weights must have shape (n_post, n_pre) = {shape}, not {arr.shape}")
             if arr.size and (arr.min() < 0 or arr.max() > self._config.max_weight):
                 raise ValueError(
                     f"initial_weights must be in 0..{self._config.max_weight}, "
                     f"not min {int(arr.min())} / max {int(arr.max())}"
                 )
-            w = arr.astype(self._dtype, copy=True)
-        self._w = w
+        _check_layer_size(self._n_pre, self._n_post, self._config)
+        self._w = np.zeros(shape, dtype=self._dtype) if arr is None else arr.astype(self._dtype, copy=True)
         self._e = np.zeros(shape, dtype=self._dtype)
         self._pre = np.zeros(self._n_pre, dtype=self._dtype)
         self._post = np.zeros(self._n_post, dtype=self._dtype)
@@ -382,29 +660,48 @@ class OnlineO1Layer:
     # ---- read-only views of the state -------------------------------------------------------
     @property
     def config(self) -> OnlineO1Config:
+        """The widths and shifts of the rule."""
         return self._config
 
     @property
-    def shape(self) -> tuple[int, int]:
-        return (self._n_pre, self._n_post)
+    def n_pre(self) -> int:
+        """Number of presynaptic neurons (columns of :attr:`weights`)."""
+        return self._n_pre
 
     @property
-    def weights(self) -> npt.NDArray[np.int64]:
-        """Copy of the weights, shape ``(n_pre, n_post)``, int64."""
+    def n_post(self) -> int:
+        """Number of postsynaptic neurons (rows of :attr:`weights`)."""
+        return self._n_post
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_post, n_pre)``, the shape of :attr:`weights`."""
+        return (self._n_post, self._n_pre)
+
+    @property
+    def weights(self) -> IntArray:
+        """Copy of the weights, shape ``(n_post, n_pre)``, int64."""
         return self._w.astype(np.int64)
 
     @property
-    def eligibility(self) -> npt.NDArray[np.int64]:
-        """Copy of the eligibility, shape ``(n_pre, n_post)``, int64."""
+    def eligibility(self) -> IntArray:
+        """Copy of the eligibility, shape ``(n_post, n_pre)``, int64."""
         return self._e.astype(np.int64)
 
     @property
-    def pre_traces(self) -> npt.NDArray[np.int64]:
+    def pre_traces(self) -> IntArray:
+        """Copy of the pre traces, shape ``(n_pre,)``, int64."""
         return self._pre.astype(np.int64)
 
     @property
-    def post_traces(self) -> npt.NDArray[np.int64]:
+    def post_traces(self) -> IntArray:
+        """Copy of the post traces, shape ``(n_post,)``, int64."""
         return self._post.astype(np.int64)
+
+    @property
+    def state(self) -> OnlineO1LayerState:
+        """Copy of the whole state, the argument of :func:`online_o1_layer_step`."""
+        return OnlineO1LayerState(self.weights, self.eligibility, self.pre_traces, self.post_traces)
 
     @property
     def state_bit_count(self) -> int:
@@ -413,87 +710,53 @@ class OnlineO1Layer:
         return self._n_pre * self._n_post * (c.weight_bits + c.trace_bits) + (self._n_pre + self._n_post) * c.trace_bits
 
     def state_arrays(self) -> dict[str, npt.NDArray[Any]]:
-        """The live state buffers (no copies): what the layer's memory consists of."""
+        """The live state buffers (no copies, read them only): what the layer's memory consists of.
+
+        To set the state use :meth:`load_state_dict`.
+        """
         return {"weight": self._w, "eligibility": self._e, "pre_trace": self._pre, "post_trace": self._post}
 
-    def synapse(self, i: int, j: int) -> OnlineO1Snapshot:
-        """State of synapse ``(i, j)`` in the per-synapse form."""
-        return OnlineO1Snapshot(int(self._w[i, j]), int(self._pre[i]), int(self._post[j]), int(self._e[i, j]))
+    def synapse(self, pre: int, post: int) -> OnlineO1Snapshot:
+        """State of the synapse from pre neuron ``pre`` to post neuron ``post`` (``weights[post, pre]``).
+
+        Indices are checked (no negative wrap-around): ``IndexError`` names the index and its range.
+        """
+        i = _check_index("pre", pre, self._n_pre)
+        j = _check_index("post", post, self._n_post)
+        return OnlineO1Snapshot(int(self._w[j, i]), int(self._pre[i]), int(self._post[j]), int(self._e[j, i]))
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{"config", "weight", "eligibility", "pre_trace", "post_trace"}``: the config as a dict and int64
+        copies of the four arrays (weights and eligibility ``(n_post, n_pre)``)."""
+        return {"config": self._config.as_dict(), **{k: getattr(self.state, k).copy() for k in _LAYER_FIELDS}}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output (or any state of this shape whose values are in range).
+
+        Checked before anything is written: exactly the keys of :meth:`state_dict`, the same config, the
+        shapes ``(n_post, n_pre)`` / ``(n_pre,)`` / ``(n_post,)``, integer dtypes, every value in its range.
+        """
+        owner = "OnlineO1Layer"
+        st = check_keys(owner, state, ("config", *_LAYER_FIELDS))
+        _check_config(owner, st["config"], self._config)
+        c, mat = self._config, (self._n_post, self._n_pre)
+        new = {
+            "weight": load_array(owner, "weight", st["weight"], mat, "i", 0, c.max_weight),
+            "eligibility": load_array(owner, "eligibility", st["eligibility"], mat, "i", *c.eligibility_range),
+            "pre_trace": load_array(owner, "pre_trace", st["pre_trace"], (self._n_pre,), "i", 0, c.max_trace),
+            "post_trace": load_array(owner, "post_trace", st["post_trace"], (self._n_post,), "i", 0, c.max_trace),
+        }
+        for key, buf in self.state_arrays().items():
+            buf[...] = new[key]
 
     # ---- dynamics ---------------------------------------------------------------------------
-    def _spikes(self, name: str, x: npt.ArrayLike, n: int) -> npt.NDArray[np.bool_]:
-        a = np.asarray(x)
-        if a.shape != (n,):
-            raise ValueError(f"{name} must have shape ({n},), not {a.shape}")
-        if a.dtype == np.bool_:
-            return a
-        if a.dtype.kind not in "iu" or (a.size and (a.min() < 0 or a.max() > 1)):
-            raise ValueError(f"{name} must be booleans or 0/1 integers")
-        return a.astype(bool)
-
-    def _reward(self, reward: npt.ArrayLike) -> int | npt.NDArray[Any]:
-        c = self._config
-        if isinstance(reward, (bool, np.bool_)):
-            raise TypeError("reward must be an int or an int array of shape (n_post,), not bool")
-        if isinstance(reward, (int, np.integer)):
-            return saturate(int(reward), c.reward_min, c.reward_max)
-        r = np.asarray(reward)
-        if r.dtype.kind not in "iu":
-            raise TypeError(f"reward must be integers, not dtype {r.dtype}")
-        if r.shape == ():
-            return saturate(int(r), c.reward_min, c.reward_max)
-        if r.shape != (self._n_post,):
-            raise ValueError(f"reward must be a scalar or have shape ({self._n_post},), not {r.shape}")
-        return np.clip(r, c.reward_min, c.reward_max).astype(self._dtype)
-
     def step(self, pre_spikes: npt.ArrayLike, post_spikes: npt.ArrayLike, reward: npt.ArrayLike = 0) -> None:
-        """Advance every synapse by one step of the rule."""
-        c = self._config
-        pre_sp = self._spikes("pre_spikes", pre_spikes, self._n_pre)
-        post_sp = self._spikes("post_spikes", post_spikes, self._n_post)
-        r = self._reward(reward)
-        s, m, lo, hi = c.trace_decay_shift, c.max_trace, c.eligibility_min, c.eligibility_max
-        e, tmp = self._e, self._tmp
-        pre_idx = np.flatnonzero(pre_sp)
-        post_idx = np.flatnonzero(post_sp)
-
-        # decayS(e) = e - trunc(e / 2^s): for e >= 0 that is e - (e >> s); for e < 0 it is
-        # e + ((-e) >> s), the same magnitude decay. trunc uses the bias trick (e + (2^s - 1)) >> s for e < 0.
-        if s:
-            np.right_shift(e, tmp.dtype.itemsize * 8 - 1, out=tmp)  # -1 where e < 0, else 0
-            np.bitwise_and(tmp, (1 << s) - 1, out=tmp)
-            np.add(tmp, e, out=tmp)
-            np.right_shift(tmp, s, out=tmp)
-            np.subtract(e, tmp, out=e)
-        # pot: columns of post spikers get the pre trace including this step's pre spikes;
-        # dep: rows of pre spikers lose the (old) post trace. Only those rows/columns can leave the range.
-        if post_idx.size:
-            pre_eff = np.where(pre_sp, m, self._pre).astype(self._dtype)
-            e[:, post_idx] += pre_eff[:, None]
-        if pre_idx.size:
-            e[pre_idx, :] -= self._post[None, :]
-            e[pre_idx, :] = np.clip(e[pre_idx, :], lo, hi)
-        if post_idx.size:
-            e[:, post_idx] = np.clip(e[:, post_idx], lo, hi)
-        # traces
-        if s:
-            self._pre -= self._pre >> s
-            self._post -= self._post >> s
-        self._pre[pre_idx] = m
-        self._post[post_idx] = m
-        # weights: w' = sat(w + ((r * e') >> L), 0, 2^W - 1); a zero reward changes nothing.
-        if isinstance(r, int):
-            if r == 0:
-                return
-            np.multiply(e, r, out=tmp)
-        else:
-            if not r.any():
-                return
-            np.multiply(e, r[None, :], out=tmp)
-        if c.learning_shift:
-            np.right_shift(tmp, c.learning_shift, out=tmp)
-        np.add(self._w, tmp, out=tmp)
-        np.clip(tmp, 0, c.max_weight, out=self._w)
+        """Advance every synapse by one step of the rule (in place; see :func:`online_o1_layer_step`)."""
+        pre_sp = _layer_spikes("pre_spikes", pre_spikes, self._n_pre)
+        post_sp = _layer_spikes("post_spikes", post_spikes, self._n_post)
+        r = _layer_reward(reward, self._n_post, self._config, self._dtype)
+        _layer_update(self._w, self._e, self._pre, self._post, self._tmp, pre_sp, post_sp, r, self._config)
 
     def run(
         self,
@@ -501,16 +764,33 @@ class OnlineO1Layer:
         post_spikes: npt.ArrayLike,
         rewards: npt.ArrayLike | Sequence[int],
     ) -> None:
-        """Apply :meth:`step` for each row of ``pre_spikes`` (T, n_pre), ``post_spikes`` (T, n_post), ``rewards``."""
+        """Apply :meth:`step` for each row of ``pre_spikes`` (T, n_pre), ``post_spikes`` (T, n_post), ``rewards``.
+
+        ``rewards`` is ``(T,)`` (one per step) or ``(T, n_post)``; integers, or floats with integral values
+        (a non-integral or NaN reward is a ``ValueError`` naming it and its index, a string a ``TypeError``).
+        Everything is checked before the first step.
+        """
         pre_a, post_a = np.asarray(pre_spikes), np.asarray(post_spikes)
-        rew = np.asarray(rewards)
-        if pre_a.ndim != 2 or post_a.ndim != 2 or len(pre_a) != len(post_a) or len(rew) != len(pre_a):
+        if pre_a.ndim != 2 or post_a.ndim != 2 or len(pre_a) != len(post_a):
             raise ValueError(
                 f"run expects pre_spikes (T, n_pre), post_spikes (T, n_post) and rewards (T,) or (T, n_post); "
-                f"got {pre_a.shape}, {post_a.shape}, {rew.shape}"
+                f"got {pre_a.shape}, {post_a.shape}, {np.shape(rewards)}"
             )
+        rew = _run_rewards(rewards, len(pre_a), self._n_post)
         for t in range(len(pre_a)):
             self.step(pre_a[t], post_a[t], rew[t] if rew.ndim == 2 else int(rew[t]))
+
+    def __repr__(self) -> str:
+        return f"OnlineO1Layer({self._config!r}, n_pre={self._n_pre}, n_post={self._n_post})"
+
+
+def _check_index(name: str, value: object, n: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int index, not {type(value).__name__} {value!r}")
+    if not 0 <= int(value) < n:
+        allowed = f"in 0..{n - 1}" if n else "impossible: the layer has no such neurons"
+        raise IndexError(f"{name} index must be {allowed} (n_{name} = {n}), not {int(value)}")
+    return int(value)
 
 
 def build_online_o1_memory_proof(
@@ -521,18 +801,25 @@ def build_online_o1_memory_proof(
     n_pre: int | None = None,
     n_post: int | None = None,
 ) -> dict[str, Any]:
-    """State accounting for ``n_synapses`` O(1) synapses; independent of ``sequence_length``.
+    """State accounting for ``n_synapses`` O(1) synapses (0 allowed: an empty layer).
 
-    ``sequence_length`` is echoed (it is what the proof is about: the totals do not depend on it).
-    With ``n_pre`` and ``n_post`` (``n_pre * n_post == n_synapses``) the record also gives the factorized
-    layout of :class:`OnlineO1Layer`: ``W + T`` bits per synapse plus ``T`` bits per neuron.
+    The record is the same for every ``sequence_length`` (that is what it proves, so the length is checked
+    but not echoed; ``sequence_length_independent`` is ``True``). With ``n_pre`` and ``n_post``
+    (``n_pre * n_post == n_synapses``) it also gives the factorized layout of :class:`OnlineO1Layer`:
+    ``W + T`` bits per synapse plus ``T`` bits per neuron. Type errors are reported before range errors.
     """
     cfg = config if config is not None else OnlineO1Config()
     if not isinstance(cfg, OnlineO1Config):
         raise TypeError(f"config must be an OnlineO1Config, not {type(cfg).__name__}")
-    n = _check_int("n_synapses", n_synapses, 1, 1 << 40)
-    if sequence_length is not None:
-        _check_int("sequence_length", sequence_length, 0, 1 << 62)
+    checks = [("n_synapses", n_synapses, 0, 1 << 40), ("sequence_length", sequence_length, 0, 1 << 62),
+              ("n_pre", n_pre, 0, _MAX_NEURONS), ("n_post", n_post, 0, _MAX_NEURONS)]
+    for name, value, lo, hi in checks:  # types first
+        if value is not None or name == "n_synapses":
+            _check_int_type(name, value, lo, hi)
+    for name, value, lo, hi in checks:
+        if value is not None:
+            _check_int(name, value, lo, hi)
+    n = int(n_synapses)
     proof: dict[str, Any] = {
         "schema_version": MEMORY_PROOF_SCHEMA,
         "config": cfg.as_dict(),
@@ -540,15 +827,13 @@ def build_online_o1_memory_proof(
         "state_fields": list(STATE_FIELDS),
         "per_synapse_state_bits": cfg.per_synapse_state_bits,
         "total_state_bits": n * cfg.per_synapse_state_bits,
-        "sequence_length": sequence_length,
         "sequence_length_independent": True,
         "hidden_history_fields": [],
     }
     if (n_pre is None) != (n_post is None):
         raise ValueError("n_pre and n_post must be given together")
     if n_pre is not None and n_post is not None:
-        a = _check_int("n_pre", n_pre, 1, 1 << 24)
-        b = _check_int("n_post", n_post, 1, 1 << 24)
+        a, b = int(n_pre), int(n_post)
         if a * b != n:
             raise ValueError(f"n_pre * n_post must equal n_synapses ({n}), not {a} * {b} = {a * b}")
         per_syn = cfg.weight_bits + cfg.trace_bits

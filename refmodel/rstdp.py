@@ -44,19 +44,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from enum import Enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from ._state import check_keys, load_array
 from ._validate import (
+    check_allocation,
     check_array,
     check_count,
     check_enum,
     check_instance,
     check_real,
-    check_seed,
+    check_rng,
     check_spikes,
 )
 from .lif import LIFNetwork, lif_step
@@ -93,17 +96,23 @@ Array = npt.NDArray[np.float64]
 
 
 class TraceMode(Enum):
+    """How pre/post traces pair spikes (module docstring): all-to-all, nearest-spike, or the fixed-point timing."""
+
     ALL_TO_ALL = "all_to_all"
     NEAREST = "nearest"
     FIXED_POINT = "fixed_point"
 
 
 class Bounds(Enum):
+    """Weight bounds: ``hard`` (clip) or ``soft`` (multiplicative, van Rossum et al. 2000)."""
+
     HARD = "hard"
     SOFT = "soft"
 
 
 class Modulation(Enum):
+    """The third factor: the ``reward`` itself or a ``dopamine`` trace driven by it."""
+
     REWARD = "reward"
     DOPAMINE = "dopamine"
 
@@ -170,7 +179,9 @@ class RSTDPState(NamedTuple):
 
 
 def rstdp_initial_state(n_pre: int, n_post: int) -> RSTDPState:
+    """All traces, eligibility and modulator zero; eligibility ``(n_post, n_pre)``."""
     n_pre, n_post = check_count("n_pre", n_pre), check_count("n_post", n_post)
+    check_allocation(f"R-STDP state for n_post x n_pre = {n_post} x {n_pre} synapses", 8 * n_pre * n_post)
     return RSTDPState(np.zeros(n_pre), np.zeros(n_post), np.zeros((n_post, n_pre)), np.zeros(n_post))
 
 
@@ -192,9 +203,10 @@ def rstdp_step(
     """One step of the rule (equations in the module docstring); returns ``(dw, new_state)``.
 
     ``pre_spikes`` (n_pre,) and ``post_spikes`` (n_post,) are boolean; ``reward`` is a scalar or (n_post,);
-    ``weights`` (n_post, n_pre) are only read (for bounds). Work is O(synapses) for the eligibility decay
-    plus O(rows/columns of spiking neurons). Spikes given as 0/1 numbers are converted (an integer array
-    would otherwise index rows instead of masking them); shapes must match ``state``.
+    ``weights`` (n_post, n_pre) are only read (for bounds); they must lie in ``[w_min, w_max]``: a weight
+    outside is a ``ValueError`` naming it (never silently clipped back). Work is O(synapses) for the
+    eligibility decay plus O(rows/columns of spiking neurons). Spikes given as 0/1 numbers are converted (an
+    integer array would otherwise index rows instead of masking them); shapes must match ``state``.
     """
     if not isinstance(params, RSTDPParams):
         raise TypeError(f"params must be an RSTDPParams, not {type(params).__name__}")
@@ -205,6 +217,13 @@ def rstdp_step(
         raise ValueError(f"reward must be a scalar or have shape ({n_post},), not {np.shape(reward)}")
     if np.shape(weights) != (n_post, n_pre):
         raise ValueError(f"weights must have shape {(n_post, n_pre)}, not {np.shape(weights)}")
+    if weights.size:
+        w_lo, w_hi = float(weights.min()), float(weights.max())
+        if not (params.w_min <= w_lo and w_hi <= params.w_max):  # also catches NaN
+            bad = np.argwhere(~((weights >= params.w_min) & (weights <= params.w_max)))[0]
+            where = tuple(int(i) for i in bad)
+            raise ValueError(f"weights must be in [w_min, w_max] = [{params.w_min:g}, {params.w_max:g}], "
+                             f"not {weights[where].item()!r} at {where}")
     d_p, d_m, d_e, d_da = params.decays
     mode = params.trace_mode
     x_old, y_old = state.pre_trace, state.post_trace
@@ -293,7 +312,10 @@ def rstdp_params_from_o1(config: OnlineO1Config, *, dt: float = 1.0) -> RSTDPPar
 class RewardModulatedLearner:
     """Holds :class:`RSTDPParams` and :class:`RSTDPState` for an ``n_pre -> n_post`` projection.
 
-    :meth:`step` returns ``dw`` for weights of shape ``(n_post, n_pre)``; the caller applies it.
+    :meth:`step` returns ``dw`` for weights of shape ``(n_post, n_pre)``; the rule never writes weights:
+    apply ``dw`` through the one update path, e.g. ``SGD(lr=1.0).apply_delta({"w": w}, {"w": dw})``
+    (:meth:`~plasticore.refmodel.optimizers.Optimizer.apply_delta`, exactly ``w + dw``). :meth:`state_dict`
+    / :meth:`load_state_dict` checkpoint the state.
     """
 
     __slots__ = ("n_post", "n_pre", "params", "state")
@@ -307,7 +329,20 @@ class RewardModulatedLearner:
         self.state = rstdp_initial_state(self.n_pre, self.n_post)
 
     def reset(self) -> None:
+        """Back to the initial (all-zero) state."""
         self.state = rstdp_initial_state(self.n_pre, self.n_post)
+
+    def state_dict(self) -> dict[str, Array]:
+        """Copies of the four state arrays (:class:`RSTDPState` fields)."""
+        return {k: np.array(v, dtype=np.float64, copy=True) for k, v in self.state._asdict().items()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output (float64 arrays of the state's shapes; checked first)."""
+        shapes = {"pre_trace": (self.n_pre,), "post_trace": (self.n_post,),
+                  "eligibility": (self.n_post, self.n_pre), "modulator": (self.n_post,)}
+        st = check_keys("RewardModulatedLearner", state, shapes)
+        self.state = RSTDPState(**{k: load_array("RewardModulatedLearner", k, st[k], shp, "f")
+                                   for k, shp in shapes.items()})
 
     def step(
         self, pre_spikes: npt.ArrayLike, post_spikes: npt.ArrayLike, reward: float | npt.ArrayLike, weights: Array
@@ -378,6 +413,8 @@ class DistalRewardConfig:
 
 
 class DistalRewardResult(NamedTuple):
+    """Outcome of :func:`distal_reward_experiment`."""
+
     weights: Array  # final w_in (n_rec, n_in)
     rank_fraction: float  # fraction of synapses with a weight strictly below the rewarded one's
     times: Array  # sample times (ms)
@@ -389,7 +426,8 @@ class DistalRewardResult(NamedTuple):
 
 
 def distal_reward_experiment(
-    duration_ms: float, *, seed: int = 0, config: DistalRewardConfig | None = None, n_samples: int = 200
+    duration_ms: float, *, seed: int | np.random.Generator = 0, config: DistalRewardConfig | None = None,
+    n_samples: int = 200,
 ) -> DistalRewardResult:
     """Izhikevich (2007) distal reward with real spikes of the shared LIF network.
 
@@ -397,13 +435,14 @@ def distal_reward_experiment(
     ``A_- > A_+``, so chance pairings have a negative mean eligibility). Only the rewarded synapse's
     pre-then-post pairings are followed, seconds later, by dopamine; by then its eligibility is still
     positive while the others' is noise, so the rewarded synapse climbs to the top of the distribution.
+    ``seed`` is an int >= 0 or a ``numpy.random.Generator`` (used and advanced).
     """
     cfg = DistalRewardConfig() if config is None else check_instance("config", config, DistalRewardConfig)
     dur = check_real("duration_ms", duration_ms, cfg.dt, None)  # at least one step
     check_count("n_samples", n_samples, 1)
-    seed = check_seed("seed", seed)
-    rng = np.random.default_rng(seed)
-    net = LIFNetwork(cfg.n_in, cfg.n_rec, 1, recurrent=False, tau_mem=cfg.tau_mem, dt=cfg.dt, seed=seed)
+    rng = check_rng("seed", seed)
+    net = LIFNetwork(cfg.n_in, cfg.n_rec, 1, recurrent=False, tau_mem=cfg.tau_mem, dt=cfg.dt,
+                     seed=seed if isinstance(seed, np.random.Generator) else int(seed))
     w = np.full((cfg.n_rec, cfg.n_in), cfg.w_init)
     weights = {"w_in": w, "w_out": np.zeros((1, cfg.n_rec))}
     params = RSTDPParams(

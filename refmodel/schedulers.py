@@ -202,14 +202,18 @@ class Scheduler(ABC):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore ``steps_taken`` from :meth:`state_dict` output.
 
-        The hyperparameters in ``state`` must equal this scheduler's; a mismatch raises ``ValueError``
-        rather than silently resuming a different schedule.
+        The hyperparameters in ``state`` must equal this scheduler's; a mismatch, a missing key or an unknown
+        key raises ``ValueError`` naming it rather than silently resuming a different schedule.
         """
         name = type(self).__name__
         if not isinstance(state, Mapping):
             raise TypeError(f"state must be a mapping from state_dict(), not {type(state).__name__}")
         if state.get("scheduler") != name:
             raise ValueError(f"state_dict is for scheduler {state.get('scheduler')!r}, not {name!r}")
+        known = {"scheduler", *self.config(), "steps_taken"}
+        unknown = sorted(str(k) for k in state if k not in known)
+        if unknown:
+            raise ValueError(f"state_dict has unknown keys {unknown} for {name} (expected {sorted(known)})")
         for key, value in self.config().items():
             if key not in state:
                 raise ValueError(f"state_dict has no {key!r} (expected {value!r})")
@@ -239,9 +243,11 @@ class StepScheduler(Scheduler):
         self.gamma = _gamma(gamma)
 
     def lr_at(self, t: int) -> float:
+        """The closed form at step ``t`` (see the class docstring)."""
         return step_lr(t, self.lr_init, self.step_size, self.gamma)
 
     def config(self) -> dict[str, float | int]:
+        """The constructor's hyperparameters."""
         return {"lr_init": self.lr_init, "step_size": self.step_size, "gamma": self.gamma}
 
 
@@ -257,9 +263,11 @@ class ExponentialScheduler(Scheduler):
         self.gamma = _gamma(gamma)
 
     def lr_at(self, t: int) -> float:
+        """The closed form at step ``t`` (see the class docstring)."""
         return exponential_lr(t, self.lr_init, self.gamma)
 
     def config(self) -> dict[str, float | int]:
+        """The constructor's hyperparameters."""
         return {"lr_init": self.lr_init, "gamma": self.gamma}
 
 
@@ -278,9 +286,11 @@ class CosineScheduler(Scheduler):
         self.total_steps = _int("total_steps", total_steps, 1)
 
     def lr_at(self, t: int) -> float:
+        """The closed form at step ``t`` (see the class docstring)."""
         return cosine_lr(t, self.lr_init, self.lr_min, self.total_steps)
 
     def config(self) -> dict[str, float | int]:
+        """The constructor's hyperparameters."""
         return {"lr_init": self.lr_init, "lr_min": self.lr_min, "total_steps": self.total_steps}
 
 
@@ -313,9 +323,11 @@ class WarmupCosineScheduler(Scheduler):
         self.total_steps = total
 
     def lr_at(self, t: int) -> float:
+        """The closed form at step ``t`` (see the class docstring)."""
         return warmup_cosine_lr(t, self.lr_init, self.lr_min, self.warmup_steps, self.total_steps)
 
     def config(self) -> dict[str, float | int]:
+        """The constructor's hyperparameters."""
         return {
             "lr_init": self.lr_init,
             "lr_min": self.lr_min,

@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from ._state import check_keys, load_array
 from ._validate import check_array, check_count, check_instance, check_real, check_spikes
 from .lif import LIFNetwork, LIFRecord, LIFState, lif_step
 
@@ -174,8 +176,11 @@ def stp_event_releases(spike_times: npt.ArrayLike, params: STPParams) -> Array:
 class ShortTermPlasticity:
     """Stateful tsodyks2 short-term plasticity for ``n`` presynaptic neurons (or any array shape).
 
+    :meth:`step` advances one step (:meth:`update` is the seed's name for it); :meth:`state_dict` /
+    :meth:`load_state_dict` checkpoint ``u`` and ``x``.
+
     >>> stp = ShortTermPlasticity(u_se=0.5, tau_d=800.0, tau_f=0.0)
-    >>> float(stp.update([True])[0])
+    >>> float(stp.step([True])[0])
     0.5
     """
 
@@ -193,13 +198,28 @@ class ShortTermPlasticity:
         self.state = stp_initial_state(shape)
 
     def reset(self) -> None:
+        """Back to ``u = 0``, ``x = 1``."""
         self.state = stp_initial_state(self.state.u.shape)
 
-    def update(self, pre_spikes: npt.ArrayLike) -> Array:
+    def step(self, pre_spikes: npt.ArrayLike) -> Array:
         """Advance one step with the boolean/0-1 spike array ``pre_spikes``; returns the release ``u x``."""
         s = check_spikes("pre_spikes", pre_spikes, self.state.u.shape)
         release, self.state = stp_step(s, self.state, self.params)
         return release
+
+    def update(self, pre_spikes: npt.ArrayLike) -> Array:
+        """The seed's name for :meth:`step` (same arguments, same result)."""
+        return self.step(pre_spikes)
+
+    def state_dict(self) -> dict[str, Array]:
+        """``{"u", "x"}``: copies of utilization and available resources."""
+        return {"u": self.state.u.copy(), "x": self.state.x.copy()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output (float64 arrays of the state's shape, values in [0, 1])."""
+        st = check_keys("ShortTermPlasticity", state, ("u", "x"))
+        shape = self.state.u.shape
+        self.state = STPState(*(load_array("ShortTermPlasticity", k, st[k], shape, "f", 0.0, 1.0) for k in "ux"))
 
 
 def run_lif_with_stp(

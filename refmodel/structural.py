@@ -18,7 +18,7 @@ without replacement by :class:`GrowthMode`:
 New synapses start at ``w_new`` with usage ``usage_min`` (a grace value: they are not pruned as unused
 before their own spikes are counted). Removing and regrowing synapses is the mechanism reviewed by
 Butz, Woergoetter & van Ooyen (2009), *Activity-dependent structural plasticity*, Brain Res. Rev. 60:287.
-All randomness comes from the ``numpy.random.Generator`` passed in.
+All randomness comes from the ``numpy.random.Generator`` passed in (or made from an int seed).
 
 :func:`rewiring_task` is the validation experiment: a 4-class task whose initial wiring is wrong
 (each output listens to another class's inputs) is solved only if the connectivity changes.
@@ -26,25 +26,28 @@ All randomness comes from the ``numpy.random.Generator`` passed in.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+from collections.abc import Mapping
 from enum import Enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from ._state import check_keys, load_array
 from ._validate import (
     check_array,
     check_count,
     check_enum,
-    check_generator,
     check_instance,
     check_real,
-    check_seed,
+    check_rng,
     check_spikes,
 )
 from .lif import LIFNetwork, LIFState, lif_step
+from .optimizers import SGD, Optimizer
 
 __all__ = [
     "GrowthMode",
@@ -66,6 +69,8 @@ IntArray = npt.NDArray[np.int64]
 
 
 class GrowthMode(Enum):
+    """Where new synapses grow from: uniformly at ``random`` or in proportion to presynaptic ``activity``."""
+
     RANDOM = "random"
     ACTIVITY = "activity"
 
@@ -111,12 +116,15 @@ class SparseConnectivity(NamedTuple):
 
 
 def random_connectivity(
-    n_post: int, params: StructuralParams, rng: np.random.Generator, w_init: float
+    n_post: int, params: StructuralParams, rng: np.random.Generator | int, w_init: float
 ) -> SparseConnectivity:
-    """K distinct random presynaptic partners per post neuron, all at ``w_init``, usage ``usage_min``."""
+    """K distinct random presynaptic partners per post neuron, all at ``w_init``, usage ``usage_min``.
+
+    ``rng`` is a ``numpy.random.Generator`` (used and advanced) or an int seed.
+    """
     n = check_count("n_post", n_post)
     params = check_instance("params", params, StructuralParams)
-    rng = check_generator("rng", rng)
+    rng = check_rng("rng", rng)
     w_init = check_real("w_init", w_init)
     idx = np.stack([rng.choice(params.n_pre, params.budget, replace=False) for _ in range(n)]).astype(np.int64)
     return SparseConnectivity(idx, np.full(idx.shape, float(w_init)), np.full(idx.shape, params.usage_min))
@@ -182,16 +190,16 @@ def usage_step(pre_spikes: npt.NDArray[np.bool_], conn: SparseConnectivity, para
 def rewire(
     conn: SparseConnectivity,
     params: StructuralParams,
-    rng: np.random.Generator,
+    rng: np.random.Generator | int,
     pre_activity: npt.ArrayLike | None = None,
 ) -> tuple[SparseConnectivity, int]:
     """Prune weak/unused synapses and regrow as many (module docstring); returns ``(new_conn, n_rewired)``.
 
     ``pre_activity`` (n_pre,) >= 0 is required for ``GrowthMode.ACTIVITY``; ``rng`` is a seeded
-    ``numpy.random.Generator``.
+    ``numpy.random.Generator`` (used and advanced) or an int seed.
     """
     check_connectivity(conn, params)
-    rng = check_generator("rng", rng)
+    rng = check_rng("rng", rng)
     idx, w, u = conn.indices.copy(), conn.weights.copy(), conn.usage.copy()
     act: Array | None = None
     if params.growth is GrowthMode.ACTIVITY:
@@ -202,10 +210,11 @@ def rewire(
             raise ValueError(f"pre_activity must be >= 0, not {float(act[act < 0][0])!r}")
     prune = (w < params.w_prune) | (u < params.usage_min)
     n_rewired = 0
+    max_rewire = params.budget if params.max_rewire is None else params.max_rewire  # set by __post_init__
     for j in np.flatnonzero(prune.any(axis=1)):
         slots = np.flatnonzero(prune[j])
-        if slots.size > params.max_rewire:
-            slots = slots[np.argsort(w[j, slots], kind="stable")[: params.max_rewire]]
+        if slots.size > max_rewire:
+            slots = slots[np.argsort(w[j, slots], kind="stable")[:max_rewire]]
         free = np.ones(params.n_pre, dtype=bool)
         free[idx[j]] = False  # neither a current nor a just-pruned partner
         cand = np.flatnonzero(free)
@@ -229,7 +238,11 @@ class StructuralPlasticity:
     """Holds :class:`StructuralParams`, the connectivity and the seeded generator.
 
     :meth:`step` advances the usage traces and returns the synaptic current; :meth:`rewire` prunes and
-    regrows; ``weights`` are changed by the caller's weight rule via :meth:`apply`.
+    regrows. The weights are changed by the caller's weight rule, which computes ``dw``; :meth:`apply`
+    hands it to the one update path, an optimizer's
+    :meth:`~plasticore.refmodel.optimizers.Optimizer.apply_delta` (default ``SGD(lr=1.0)``: exactly
+    ``clip(w + dw, w_min, w_max)``). ``seed`` is an int >= 0 or a ``numpy.random.Generator`` (used and
+    advanced). :meth:`state_dict` / :meth:`load_state_dict` checkpoint the connectivity and the generator.
     """
 
     __slots__ = ("conn", "n_post", "params", "rng")
@@ -239,7 +252,7 @@ class StructuralPlasticity:
         n_post: int,
         params: StructuralParams,
         *,
-        seed: int = 0,
+        seed: int | np.random.Generator = 0,
         w_init: float = 0.1,
         indices: npt.ArrayLike | None = None,
     ) -> None:
@@ -247,7 +260,7 @@ class StructuralPlasticity:
             raise TypeError(f"params must be a StructuralParams, not {type(params).__name__}")
         self.params = params
         self.n_post = check_count("n_post", n_post)
-        self.rng = np.random.default_rng(check_seed("seed", seed))
+        self.rng = check_rng("seed", seed)
         w0 = check_real("w_init", w_init, 0.0, None)
         if indices is None:
             self.conn = random_connectivity(self.n_post, params, self.rng, w0)
@@ -265,7 +278,13 @@ class StructuralPlasticity:
 
     @property
     def n_synapses(self) -> int:
+        """``n_post * budget``, constant under rewiring (the budget invariant)."""
         return int(self.conn.indices.size)
+
+    @property
+    def weights(self) -> Array:
+        """The weights of the synapses, ``(n_post, budget)`` (a copy; see :meth:`dense`)."""
+        return self.conn.weights.copy()
 
     def step(self, pre_spikes: npt.ArrayLike) -> Array:
         """Synaptic current of this step's presynaptic spikes; updates the usage traces."""
@@ -274,25 +293,58 @@ class StructuralPlasticity:
         self.conn = self.conn._replace(usage=usage_step(s, self.conn, self.params))
         return current
 
-    def apply(self, dw: Array, w_min: float = 0.0, w_max: float = math.inf) -> None:
-        """``weights <- clip(weights + dw, w_min, w_max)`` for ``dw`` of shape (n_post, K)."""
+    def apply(self, dw: Array, w_min: float = 0.0, w_max: float = math.inf, *,
+              optimizer: Optimizer | None = None) -> None:
+        """Apply the weight change ``dw`` (n_post, K) through ``optimizer.apply_delta`` with bounds
+        ``(w_min, w_max)``; the default ``SGD(lr=1.0)`` gives exactly ``clip(weights + dw, w_min, w_max)``."""
         dw = check_array("dw", dw, self.conn.weights.shape)
         w_min = check_real("w_min", w_min, None, None, allow_inf=True)
         w_max = check_real("w_max", w_max, w_min, None, allow_inf=True)
-        self.conn = self.conn._replace(weights=np.clip(self.conn.weights + dw, w_min, w_max))
+        opt = SGD(lr=1.0) if optimizer is None else check_instance("optimizer", optimizer, Optimizer)
+        w = self.conn.weights.copy()
+        opt.apply_delta({"weights": w}, {"weights": dw}, bounds=(w_min, w_max))
+        self.conn = self.conn._replace(weights=w)
 
     def rewire(self, pre_activity: npt.ArrayLike | None = None) -> int:
+        """Prune and regrow with :func:`rewire` and this object's generator; returns how many were rewired."""
         self.conn, n = rewire(self.conn, self.params, self.rng, pre_activity)
         return n
 
     def dense(self) -> Array:
+        """The ``(n_post, n_pre)`` weight matrix, zeros where there is no synapse (:func:`dense_weights`)."""
         return dense_weights(self.conn, self.params.n_pre)
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"indices", "weights", "usage", "rng"}``: copies of the connectivity and the generator's state
+        (``rng.bit_generator.state``), so that rewiring continues identically after a reload."""
+        return {"indices": self.conn.indices.copy(), "weights": self.conn.weights.copy(),
+                "usage": self.conn.usage.copy(), "rng": copy.deepcopy(self.rng.bit_generator.state)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output; the connectivity must satisfy the budget invariant
+        (:func:`check_connectivity`) and the generator state must be of this object's bit generator."""
+        owner = "StructuralPlasticity"
+        st = check_keys(owner, state, ("indices", "weights", "usage", "rng"))
+        shape = (self.n_post, self.params.budget)
+        conn = SparseConnectivity(load_array(owner, "indices", st["indices"], shape, "i", 0, self.params.n_pre - 1),
+                                  load_array(owner, "weights", st["weights"], shape, "f"),
+                                  load_array(owner, "usage", st["usage"], shape, "f"))
+        check_connectivity(conn, self.params)
+        rng_state = st["rng"]
+        kind = type(self.rng.bit_generator).__name__
+        if not isinstance(rng_state, Mapping) or rng_state.get("bit_generator") != kind:
+            got = rng_state.get("bit_generator") if isinstance(rng_state, Mapping) else type(rng_state).__name__
+            raise ValueError(f"{owner} state_dict['rng'] must be the state of a {kind} bit generator, not {got!r}")
+        self.rng.bit_generator.state = copy.deepcopy(dict(rng_state))
+        self.conn = conn
 
 
 # ---- validation task --------------------------------------------------------------------------------------
 
 
 class RewiringResult(NamedTuple):
+    """Outcome of :func:`rewiring_task`."""
+
     epochs: IntArray  # epochs at which accuracy was measured (0 = before training)
     accuracy: Array  # test accuracy at those epochs
     correct_fraction: Array  # fraction of synapses whose pre neuron belongs to the post neuron's class
@@ -303,7 +355,7 @@ class RewiringResult(NamedTuple):
 def rewiring_task(
     *,
     epochs: int = 30,
-    seed: int = 0,
+    seed: int | np.random.Generator = 0,
     rewiring: bool = True,
     growth: GrowthMode = GrowthMode.RANDOM,
     n_classes: int = 4,
@@ -319,18 +371,20 @@ def rewiring_task(
     gated Hebbian rule ``dw = s^pre (eta_+ y_j - eta_-)`` (``y_j`` a 20 ms post trace; weights in [0, 1]);
     every presentation ends with :func:`rewire` (``GrowthMode.ACTIVITY`` grows from the inputs in proportion
     to their rates during that presentation). Test: each class 5 times, no teacher, no plasticity; the
-    prediction is the output with most spikes (ties and silence count as wrong).
+    prediction is the output with most spikes (ties and silence count as wrong). ``seed``: an int >= 0
+    (the reference runs) or a ``numpy.random.Generator`` shared by the stimulus, the network and rewiring.
     """
     n_cls = check_count("n_classes", n_classes, 2)
     grp = check_count("group", group, 1)
     n_ep = check_count("epochs", epochs, 0)
     every = check_count("eval_every", eval_every, 1)
     n_pre = n_cls * grp
-    rng = np.random.default_rng(check_seed("seed", seed))
+    rng = check_rng("seed", seed)
+    base: int | None = None if isinstance(seed, np.random.Generator) else int(seed)
     params = StructuralParams(n_pre=n_pre, budget=grp, w_prune=0.05, w_new=0.1, growth=growth)
     wrong = np.array([np.arange(grp) + ((j + 1) % n_cls) * grp for j in range(n_cls)], dtype=np.int64)
-    sp = StructuralPlasticity(n_cls, params, seed=seed + 1, w_init=0.3, indices=wrong)
-    net = LIFNetwork(n_pre, n_cls, 1, recurrent=False, tau_mem=10.0, seed=seed)
+    sp = StructuralPlasticity(n_cls, params, seed=rng if base is None else base + 1, w_init=0.3, indices=wrong)
+    net = LIFNetwork(n_pre, n_cls, 1, recurrent=False, tau_mem=10.0, seed=rng if base is None else base)
     lp = net.params
     dummy_w = {"w_in": np.zeros((n_cls, n_pre)), "w_out": np.zeros((1, n_cls))}
     eta_p, eta_m, d_y = 0.02, 0.01, math.exp(-1.0 / 20.0)

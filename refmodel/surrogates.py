@@ -22,23 +22,29 @@ Array = npt.NDArray[np.float64]
 
 
 def fast_sigmoid(u: Array, slope: float) -> Array:
+    """SuperSpike's ``1 / (slope * |u| + 1)^2`` (peak 1 at ``u = 0``)."""
     return 1.0 / (slope * np.abs(u) + 1.0) ** 2
 
 
 def arctan(u: Array, slope: float) -> Array:
+    """``1 / (1 + (pi * slope * u / 2)^2)``, the derivative of snnTorch's ``atan`` scaled to peak 1."""
     return 1.0 / (1.0 + (np.pi * slope * u / 2.0) ** 2)
 
 
 def triangle(u: Array, slope: float) -> Array:
+    """``max(0, 1 - slope * |u|)`` (Bellec et al.'s piecewise-linear pseudo-derivative, without the 0.3)."""
     return np.maximum(0.0, 1.0 - slope * np.abs(u))
 
 
 def sigmoid(u: Array, slope: float) -> Array:
+    """``slope * s(slope*u) * (1 - s(slope*u))``, the derivative of the logistic ``s(slope*u)``."""
     s = 1.0 / (1.0 + np.exp(-slope * u))
     return slope * s * (1.0 - s)
 
 
 class Surrogate(str, Enum):
+    """The surrogate derivatives by name (keys of :data:`SURROGATES`)."""
+
     FAST_SIGMOID = "fast_sigmoid"
     ARCTAN = "arctan"
     TRIANGLE = "triangle"

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 pytest.importorskip("myhdl")
-from array_oracle import DRIVEN, check_array_state, new_limit_counts, rewards_for
+from array_oracle import DRIVEN, check_array_state, new_limit_counts, rewards_for, seeded_layer
 from myhdl import Simulation, StopSimulation, always, delay, instance
+
 from plasticore.hw.o1_array import READ_LATENCY, array_port_signals, cycles_per_timestep, o1_array
-from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer
+from plasticore.refmodel.online_o1 import OnlineO1Config
 
 LONG = os.environ.get("PLASTICORE_LONG", "") not in ("", "0")
 
@@ -50,11 +51,7 @@ def run_array(c: OnlineO1Config, n_pre: int, n_post: int, lanes: int, memory: st
     mem, _, piped = memory.partition("-")
     dut = o1_array(**s, config=c, n_pre=n_pre, n_post=n_post, lanes=lanes, memory=mem,
                    pipelined_update=bool(piped))
-    model = OnlineO1Layer(c, n_pre, n_post, rng.integers(0, c.max_weight + 1, size=(n_pre, n_post)))
-    st = model.state_arrays()  # random initial eligibility and traces, written into the model's live buffers
-    st["eligibility"][:] = rng.integers(c.eligibility_min, c.eligibility_max + 1, size=(n_pre, n_post))
-    st["pre_trace"][:] = rng.integers(0, c.max_trace + 1, size=n_pre)
-    st["post_trace"][:] = rng.integers(0, c.max_trace + 1, size=n_post)
+    model, st = seeded_layer(rng, c, n_pre, n_post)  # random initial state; st in the hardware's (row, col) layout
     clk = s["clk"]
     stats: dict[str, Any] = {"steps": 0, "cycles": set(), **new_limit_counts()}
 
@@ -173,6 +170,7 @@ UPDATE_CONFIGS = [
 def test_pipelined_update_matches_rule(c: OnlineO1Config) -> None:
     """``o1_array_update`` gives ``online_o1_step``'s eligibility and weight, ``UPDATE_LATENCY`` edges later."""
     from myhdl import Signal, intbv
+
     from plasticore.hw.o1_array_update import UPDATE_LATENCY, o1_array_update
     from plasticore.refmodel.online_o1 import OnlineO1Snapshot, online_o1_step
 

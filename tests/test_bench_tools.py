@@ -61,3 +61,19 @@ def test_throughput_benchmark_rejects_bad_arguments(tmp_path: Path, capsys: pyte
     mod = _load("online_o1_throughput_benchmark")
     assert mod.main(["--output", str(tmp_path / "t.json"), "--size", "0"]) == 1
     assert "--size" in capsys.readouterr().err
+
+
+def test_progress_is_quiet_under_ci_and_without_a_terminal(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    mod = _load("bench_common")
+    monkeypatch.setattr(mod.sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("CI", "true")
+    assert mod.progress_enabled() is False
+    assert list(mod.progress(range(5), "x")) == [0, 1, 2, 3, 4]
+    assert capsys.readouterr().err == ""
+    monkeypatch.delenv("CI")
+    assert mod.progress_enabled() is True  # a terminal and no CI: the bar is shown
+    assert list(mod.progress(range(3), "x")) == [0, 1, 2]
+    assert "x" in capsys.readouterr().err  # tqdm drew its bar on stderr
+    monkeypatch.setattr(mod.sys.stderr, "isatty", lambda: False, raising=False)
+    assert mod.progress_enabled() is False  # piped into a log: quiet

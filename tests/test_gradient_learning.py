@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from plasticore.refmodel.gradient_learners import (
     BPTTLearner,
     EligibilityTrace,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+
 from plasticore.refmodel.gradient_learners import BPTTLearner, EligibilityTrace, TBPTTLearner
 from plasticore.refmodel.lif import LIFNetwork
 

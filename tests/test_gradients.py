@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from plasticore.refmodel.callbacks import CSVCallback
 from plasticore.refmodel.gradient_learners import (
     BPTTLearner,
@@ -419,7 +420,8 @@ def test_train_step_applies_scheduler_lr_and_calls_callbacks() -> None:
 
 def test_fit_with_real_scheduler_and_csv_callback(tmp_path: Any) -> None:
     """The learners drive the library's own scheduler and CSV logger: the file holds every step's loss
-    and learning rate (the warmup-cosine closed form), and on_train_end closed it."""
+    and learning rate (the warmup-cosine closed form) and one epoch row with their mean; the callback
+    stays open for another fit() until the with block closes it."""
     net = make_net()
     x, targets, _ = make_data()
     path = tmp_path / "train.csv"
@@ -427,14 +429,17 @@ def test_fit_with_real_scheduler_and_csv_callback(tmp_path: Any) -> None:
     with CSVCallback(path) as cb:
         learner = EligibilityTrace(net, optimizer=Adam(lr=0.01), scheduler=sched, callbacks=[cb])
         losses = learner.fit([(x, targets)] * 6)
-        assert cb.closed
+        assert not cb.closed
+    assert cb.closed
     rows = path.read_text().splitlines()
     assert rows[0] == "phase,index,loss,lr"
     expected = [0.005, 0.01, 0.01, 0.01 * 0.75 + 0.001 * 0.25, 0.001 * 0.75 + 0.01 * 0.25, 0.001]
     got = [r.split(",") for r in rows[1:]]
-    assert [int(r[1]) for r in got] == list(range(6))
-    assert [float(r[2]) for r in got] == losses
-    np.testing.assert_allclose([float(r[3]) for r in got], expected, rtol=1e-12)
+    assert [r[0] for r in got] == ["step"] * 6 + ["epoch"]
+    assert [int(r[1]) for r in got] == [*range(6), 0]
+    assert [float(r[2]) for r in got[:6]] == losses
+    assert float(got[6][2]) == pytest.approx(sum(losses) / 6, rel=1e-15)
+    np.testing.assert_allclose([float(r[3]) for r in got], [*expected, expected[-1]], rtol=1e-12)
     assert losses[-1] < losses[0]
 
 
@@ -554,8 +559,8 @@ def test_bad_learner_arguments_are_named() -> None:
         BPTTLearner(net).fit([(x, targets), x])  # type: ignore[list-item]
     with pytest.raises(TypeError, match=r"^callbacks must be a sequence of callback objects, not int$"):
         BPTTLearner(net, callbacks=5)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"^callbacks\[1\] must have at least one of the methods "
-                                        r"\['on_train_begin', 'on_step_end', 'on_train_end'\], not object"):
+    with pytest.raises(TypeError, match=r"^callbacks\[1\] must have at least one of the methods \['on_train_begin', "
+                                        r"'on_step_end', 'on_epoch_end', 'on_train_end'\], not object"):
         BPTTLearner(net, callbacks=[Recorder(), object()])
 
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from plasticore.refmodel.lif import LIFNetwork
 from plasticore.refmodel.surrogates import SURROGATES, get_surrogate
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from plasticore.refmodel.online_o1 import (
     OnlineO1Config,
     OnlineO1Layer,
@@ -206,9 +207,9 @@ def test_state_stays_in_bounds(config: OnlineO1Config, seed: int) -> None:
 def test_layer_equals_independent_synapses(config: OnlineO1Config, n_pre: int, n_post: int, seed: int,
                                            per_post_reward: bool) -> None:
     rng = np.random.default_rng(seed)
-    w0 = rng.integers(0, config.max_weight + 1, size=(n_pre, n_post))
+    w0 = rng.integers(0, config.max_weight + 1, size=(n_post, n_pre))  # (n_post, n_pre): w0[j, i] is pre i -> post j
     layer = OnlineO1Layer(config, n_pre, n_post, initial_weights=w0)
-    syns = [[OnlineO1Synapse(config, int(w0[i, j])) for j in range(n_post)] for i in range(n_pre)]
+    syns = [[OnlineO1Synapse(config, int(w0[j, i])) for j in range(n_post)] for i in range(n_pre)]
     p_spike = rng.uniform(0.05, 0.9)
     for _ in range(40):
         pre, post = rng.random(n_pre) < p_spike, rng.random(n_post) < p_spike
@@ -220,15 +221,16 @@ def test_layer_equals_independent_synapses(config: OnlineO1Config, n_pre: int, n
                 r = int(reward[j]) if per_post_reward else reward
                 s = syns[i][j].step(pre_spike=bool(pre[i]), post_spike=bool(post[j]), reward=r)
                 assert layer.synapse(i, j) == s
+                assert (layer.weights[j, i], layer.eligibility[j, i]) == (s.weight, s.eligibility)
 
 
 def test_layer_validates_shapes_and_values() -> None:
-    with pytest.raises(ValueError, match=r"initial_weights must have shape \(2, 3\), not \(3, 2\)"):
-        OnlineO1Layer(DEFAULT, 2, 3, initial_weights=np.zeros((3, 2), dtype=int))
+    with pytest.raises(ValueError, match=r"initial_weights must have shape \(n_post, n_pre\) = \(3, 2\), not \(2, 3\)"):
+        OnlineO1Layer(DEFAULT, 2, 3, initial_weights=np.zeros((2, 3), dtype=int))
     with pytest.raises(ValueError, match=r"initial_weights must be in 0\.\.65535, not min -1"):
         OnlineO1Layer(DEFAULT, 2, 2, initial_weights=np.array([[0, -1], [2, 3]]))
-    with pytest.raises(ValueError, match=r"n_pre must be in 1\.\.16777216, not 0"):
-        OnlineO1Layer(DEFAULT, 0, 2)
+    with pytest.raises(ValueError, match=r"n_pre must be in 0\.\.16777216, not -1"):
+        OnlineO1Layer(DEFAULT, -1, 2)
     layer = OnlineO1Layer(DEFAULT, 2, 3)
     with pytest.raises(ValueError, match=r"pre_spikes must have shape \(2,\), not \(3,\)"):
         layer.step(np.zeros(3, bool), np.zeros(3, bool), 0)
@@ -242,7 +244,7 @@ def test_layer_state_is_factorized() -> None:
     layer = OnlineO1Layer(DEFAULT, 3, 5)
     assert layer.state_bit_count == 15 * (16 + 12) + (3 + 5) * 12
     arrays = layer.state_arrays()
-    assert arrays["weight"].shape == arrays["eligibility"].shape == (3, 5)
+    assert arrays["weight"].shape == arrays["eligibility"].shape == (5, 3) == layer.shape  # (n_post, n_pre)
     assert arrays["pre_trace"].shape == (3,) and arrays["post_trace"].shape == (5,)
 
 
@@ -273,7 +275,7 @@ def _deep_size(obj: object, seen: set[int] | None = None) -> int:
 def _run_layer(n_steps: int, seed: int = 5) -> tuple[OnlineO1Layer, int]:
     """Run ``n_steps``; return the layer and the growth in the number of live GC-tracked objects."""
     rng = np.random.default_rng(seed)
-    layer = OnlineO1Layer(DEFAULT, 4, 4, initial_weights=rng.integers(0, 65536, (4, 4)))
+    layer = OnlineO1Layer(DEFAULT, 4, 4, initial_weights=rng.integers(0, 65536, (4, 4)))  # square: any layout
     pre, post = rng.random((1000, 4)) < 0.3, rng.random((1000, 4)) < 0.3
     rewards = rng.integers(-128, 128, 1000)
     gc.collect()
@@ -304,18 +306,72 @@ def test_live_state_does_not_grow_with_sequence_length() -> None:
     assert all(sys.getsizeof(v) <= sys.getsizeof(2**31 - 1) for v in s1e5.snapshot())
 
 
-def test_memory_proof_record() -> None:
-    p = build_online_o1_memory_proof(n_synapses=65536, config=DEFAULT, sequence_length=10**9, n_pre=256, n_post=256)
-    assert p["schema_version"] == "plasticore.online-o1.memory-proof.v1"
-    assert p["total_state_bits"] == 65536 * 52 and p["per_synapse_state_bits"] == 52
-    assert p["sequence_length_independent"] is True and p["hidden_history_fields"] == []
-    assert p["factorized_layout"]["total_state_bits"] == 65536 * 28 + 512 * 12
-    short = build_online_o1_memory_proof(n_synapses=65536, config=DEFAULT, sequence_length=10)
-    assert short["total_state_bits"] == p["total_state_bits"]
+def _stored_bits(layer: OnlineO1Layer) -> int:
+    """Bits the layer's state needs, measured from its buffers: every entry of each buffer times the width
+    of its field (``W`` for weights, ``T`` for eligibility and traces), summed over the buffers it holds."""
+    c = layer.config
+    width = {"weight": c.weight_bits, "eligibility": c.trace_bits, "pre_trace": c.trace_bits,
+             "post_trace": c.trace_bits}
+    return sum(a.size * width[k] for k, a in layer.state_arrays().items())
+
+
+@pytest.mark.parametrize("config", [DEFAULT, OnlineO1Config(weight_bits=5, trace_bits=3, reward_bits=2,
+                                                            learning_shift=0, trace_decay_shift=1)])
+def test_memory_proof_is_derived_from_the_widths_and_measured(config: OnlineO1Config) -> None:
+    """Expected bit counts come from the widths (not from literals the code also holds), and are checked
+    against the state the layer actually keeps after short and long runs."""
+    w, t = config.weight_bits, config.trace_bits
+    n_pre, n_post = 6, 7
+    p = build_online_o1_memory_proof(n_synapses=n_pre * n_post, config=config, sequence_length=10**9,
+                                     n_pre=n_pre, n_post=n_post)
+    assert p["per_synapse_state_bits"] == w + t + t + t  # weight, pre trace, post trace, eligibility
+    assert p["total_state_bits"] == n_pre * n_post * (w + 3 * t)
+    assert p["state_fields"] == list(OnlineO1Synapse(config).snapshot()._fields)
+    assert p["factorized_layout"]["total_state_bits"] == n_pre * n_post * (w + t) + (n_pre + n_post) * t
+    assert p["config"] == {f: getattr(config, f) for f in
+                           ("weight_bits", "trace_bits", "reward_bits", "learning_shift", "trace_decay_shift",
+                            "rule_family")}
+    # measured: the layer's buffers hold exactly the factorized count, before and after 10 / 5000 steps
+    rng = np.random.default_rng(2)
+    layer = OnlineO1Layer(config, n_pre, n_post)
+    sizes = [_stored_bits(layer)]
+    for n_steps in (10, 5000):
+        for _ in range(n_steps):
+            layer.step(rng.random(n_pre) < 0.3, rng.random(n_post) < 0.3, int(rng.integers(-2, 2)))
+        sizes.append(_stored_bits(layer))
+    assert sizes == [p["factorized_layout"]["total_state_bits"]] * 3
+    assert layer.state_bit_count == sizes[0]
+    # ...and a synapse holds exactly its four fields, each within its width, however long it ran
+    syn = OnlineO1Synapse(config)
+    for _ in range(3000):
+        snap = syn.step(bool(rng.random() < 0.4), bool(rng.random() < 0.4), int(rng.integers(-2, 2)))
+    assert len(snap) == 4
+    assert snap.weight.bit_length() <= w and max(snap.pre_trace, snap.post_trace).bit_length() <= t
+    assert (snap.eligibility if snap.eligibility >= 0 else ~snap.eligibility).bit_length() <= t - 1  # signed T
+
+
+@pytest.mark.parametrize("length", [None, 0, 1, 10, 10**9])
+def test_memory_proof_does_not_depend_on_sequence_length(length: int | None) -> None:
+    """The seed's contract: the proof is the same record for any ``sequence_length`` (it is not echoed)."""
+    ref = build_online_o1_memory_proof(n_synapses=65536, config=DEFAULT, n_pre=256, n_post=256)
+    assert build_online_o1_memory_proof(n_synapses=65536, config=DEFAULT, sequence_length=length,
+                                        n_pre=256, n_post=256) == ref
+    assert "sequence_length" not in ref and ref["sequence_length_independent"] is True
+    assert ref["hidden_history_fields"] == []
+
+
+def test_memory_proof_errors_and_empty_layer() -> None:
     with pytest.raises(ValueError, match=r"n_pre \* n_post must equal n_synapses \(10\), not 2 \* 3 = 6"):
         build_online_o1_memory_proof(n_synapses=10, config=DEFAULT, n_pre=2, n_post=3)
-    with pytest.raises(ValueError, match="n_synapses must be in 1"):
-        build_online_o1_memory_proof(n_synapses=0, config=DEFAULT)
+    with pytest.raises(ValueError, match=r"^n_synapses must be in 0\.\.1099511627776, not -1$"):
+        build_online_o1_memory_proof(n_synapses=-1, config=DEFAULT)
+    empty = build_online_o1_memory_proof(n_synapses=0, config=DEFAULT, n_pre=0, n_post=5)
+    assert empty["total_state_bits"] == 0 and empty["factorized_layout"]["total_state_bits"] == 5 * 12
+    # type errors win over range errors
+    with pytest.raises(TypeError, match=r"^sequence_length must be an int in 0\.\."):
+        build_online_o1_memory_proof(n_synapses=-1, sequence_length="long")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="n_synapses must be an int"):
+        build_online_o1_memory_proof(n_synapses=2.0)  # type: ignore[arg-type]
 
 
 def test_layer_run_equals_stepping() -> None:

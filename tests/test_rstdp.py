@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Synapse
 from plasticore.refmodel.rstdp import (
     Bounds,

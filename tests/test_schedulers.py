@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
 from plasticore.refmodel.schedulers import (
     CosineScheduler,
     ExponentialScheduler,

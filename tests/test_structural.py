@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from plasticore.refmodel.structural import (
     GrowthMode,
     SparseConnectivity,
@@ -160,10 +161,10 @@ def _conn() -> SparseConnectivity:
          r"^dw must have shape \(1, 2\), not \(2, 1\)$"),
         (lambda: StructuralPlasticity(1, P5).apply(np.zeros((1, 2)), 1.0, 0.0), ValueError,
          r"^w_max must be a number in \[1, inf\), not 0.0$"),
-        (lambda: random_connectivity(2, P5, 0, 0.1), TypeError,  # type: ignore[arg-type]
-         r"^rng must be a numpy.random.Generator \(e.g. numpy.random.default_rng\(seed\)\), not int 0$"),
+        (lambda: random_connectivity(2, P5, 1.5, 0.1), TypeError,  # type: ignore[arg-type]
+         r"^rng must be an int seed >= 0 or a numpy.random.Generator, not float 1.5$"),
         (lambda: rewire(_conn(), P5, None), TypeError,  # type: ignore[arg-type]
-         r"^rng must be a numpy.random.Generator"),
+         r"^rng must be an int seed >= 0 or a numpy.random.Generator, not NoneType None$"),
         (lambda: rewire(tuple(_conn()), P5, np.random.default_rng(0)), TypeError,  # type: ignore[arg-type]
          r"^conn must be a SparseConnectivity, not tuple$"),
         (lambda: sparse_current(np.array([True, False]), _conn()), ValueError,

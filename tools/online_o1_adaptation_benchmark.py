@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer, OnlineO1Synapse
 
 SCHEMA = "plasticore.online-o1.adaptation-benchmark.v1"
@@ -53,7 +54,7 @@ def run_scalar(c: OnlineO1Config, w0: int, n_pairings: int, reward: int) -> list
 
 
 def run_layer(c: OnlineO1Config, w0: int, n_pairings: int, reward: int, n: int) -> tuple[list[int], bool]:
-    layer = OnlineO1Layer(c, 1, n, initial_weights=np.full((1, n), w0))
+    layer = OnlineO1Layer(c, 1, n, initial_weights=np.full((n, 1), w0))  # (n_post, n_pre)
     trace, uniform = [], True
     for k, (pre, post, r) in enumerate(_steps(n_pairings, reward)):
         layer.step(np.array([pre]), np.full(n, post), r)

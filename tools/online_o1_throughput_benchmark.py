@@ -21,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import machine_info
+
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer, OnlineO1Synapse
 
 TARGET_NS = 5.0

@@ -9,14 +9,17 @@ software/date fields, and the Markdown has no timestamps; running twice gives id
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+from bench_common import progress
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+
 from plasticore.refmodel.homeostasis import homeostasis_experiment
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Synapse
 from plasticore.refmodel.rstdp import (
@@ -33,7 +36,7 @@ from plasticore.refmodel.stp import ShortTermPlasticity, stp_steady_state
 from plasticore.refmodel.structural import GrowthMode, rewiring_task
 
 plt.rcParams.update({"svg.hashsalt": "plasticore", "figure.dpi": 100, "font.size": 9})
-SAVE = {"metadata": {"Software": None}, "dpi": 110}
+SAVE: dict[str, Any] = {"metadata": {"Software": None}, "dpi": 110}
 
 
 def _pair_e(params: RSTDPParams, delta: int) -> float:
@@ -136,7 +139,8 @@ def fig_distal(figdir: Path, seconds: float) -> dict[str, Any]:
     fig.tight_layout()
     fig.savefig(figdir / "plasticity_distal_reward.png", **SAVE)
     plt.close(fig)
-    sweep = [distal_reward_experiment(200_000.0, seed=sd).rank_fraction for sd in range(6)]
+    sweep = [distal_reward_experiment(200_000.0, seed=sd).rank_fraction
+             for sd in progress(range(6), "distal reward seed sweep (200 s each)")]
     return {"seconds": seconds, "rank": res.rank_fraction, "sweep": sweep, "target": float(res.weights[0, 0]),
             "mean": float(np.mean(others)), "p95": float(np.percentile(others, 95)),
             "n_rewards": len(res.reward_times), "rate": res.post_rate}
@@ -235,12 +239,19 @@ def main() -> None:
     out: Path = args.out
     figdir = out / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
-    win = fig_stdp_window(figdir)
-    o1 = o1_agreement()
-    dist = fig_distal(figdir, args.distal_seconds)
-    stp = fig_stp(figdir)
-    hom = fig_homeostasis(figdir)
-    rew = fig_rewiring(figdir)
+    stages: list[tuple[str, Callable[[], Any]]] = [
+        ("STDP window", lambda: fig_stdp_window(figdir)),
+        ("O(1) agreement", o1_agreement),
+        (f"distal reward ({args.distal_seconds:g} s + seed sweep)", lambda: fig_distal(figdir, args.distal_seconds)),
+        ("short-term plasticity", lambda: fig_stp(figdir)),
+        ("homeostasis", lambda: fig_homeostasis(figdir)),
+        ("rewiring", lambda: fig_rewiring(figdir)),
+    ]
+    results: list[Any] = []
+    bar = progress(stages, "plasticity report", total=len(stages))
+    for _name, stage in bar:
+        results.append(stage())
+    win, o1, dist, stp, hom, rew = results
     s = OnlineO1Config().trace_decay_shift
     md = f"""# Local plasticity (issue 5)
 

@@ -22,6 +22,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import functools
 import json
 import platform
 import statistics
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_common import progress
+
 from plasticore.refmodel.gradient_learners import BPTTLearner, EligibilityTrace, TBPTTLearner
 from plasticore.refmodel.lif import LIFNetwork
 from plasticore.refmodel.optimizers import SGD
@@ -48,7 +51,7 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
-def _time_interleaved(steps: dict[str, Callable[[], Any]], warmup: int, repeats: int,
+def _time_interleaved(steps: dict[str, Callable[[], Any]], warmup: int, repeats: int, desc: str = "timing",
                       ) -> dict[str, list[float]]:
     """Round-robin timing (one step of each method per round), so that a change of machine load during
     the run affects every method alike."""
@@ -56,7 +59,7 @@ def _time_interleaved(steps: dict[str, Callable[[], Any]], warmup: int, repeats:
         for _ in range(warmup):
             fn()
     times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeats):
+    for _ in progress(range(repeats), desc):
         for name, fn in steps.items():
             t0 = time.perf_counter()
             fn()
@@ -124,7 +127,7 @@ def run(cfg: dict[str, Any], warmup: int, repeats: int) -> dict[str, Any]:
         net = LIFNetwork(cfg["n_in"], cfg["n_rec"], cfg["n_out"], tau_mem=cfg["tau_mem"],
                          tau_out=cfg["tau_out"], seed=cfg["seed"])
         learner = make(net)
-        steps[name] = lambda learner=learner: learner.train_step(x, tgt)
+        steps[name] = functools.partial(learner.train_step, x, tgt)
     snn_info: dict[str, Any]
     try:
         import snntorch
@@ -150,7 +153,7 @@ def run(cfg: dict[str, Any], warmup: int, repeats: int) -> dict[str, Any]:
 
             steps[f"snntorch_bptt_float32_threads{threads}"] = timed
     methods: dict[str, Any] = {name: _summary(t)
-                               for name, t in _time_interleaved(steps, warmup, repeats).items()}
+                               for name, t in _time_interleaved(steps, warmup, repeats, "timed rounds").items()}
     snn_medians = [m["median_s"] for k, m in methods.items() if k.startswith("snntorch")]
     if snn_medians:  # against snnTorch's best thread setting
         best = min(snn_medians)

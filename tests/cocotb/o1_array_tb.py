@@ -22,9 +22,10 @@ from typing import Any
 
 import cocotb
 import numpy as np
-from array_oracle import DRIVEN, check_array_state, new_limit_counts, rewards_for
+from array_oracle import DRIVEN, check_array_state, new_limit_counts, rewards_for, seeded_layer
 from cocotb.triggers import Timer
-from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer
+
+from plasticore.refmodel.online_o1 import OnlineO1Config
 
 WRITES = ("wr_syn", "wr_pre_trace", "wr_post_trace", "wr_pre_spike", "wr_post_spike")
 READ_LATENCY = 3
@@ -85,11 +86,7 @@ async def array_matches_layer(dut: Any) -> None:
     expected_cycles = int(os.environ["O1_CYCLES"])  # the emitter's cycles_per_timestep
     assert expected_cycles in (n_pre * -(-n_post // lanes) + 4, n_pre * -(-n_post // lanes) + 8)
 
-    model = OnlineO1Layer(c, n_pre, n_post, rng.integers(0, c.max_weight + 1, size=(n_pre, n_post)))
-    st = model.state_arrays()
-    st["eligibility"][:] = rng.integers(c.eligibility_min, c.eligibility_max + 1, size=(n_pre, n_post))
-    st["pre_trace"][:] = rng.integers(0, c.max_trace + 1, size=n_pre)
-    st["post_trace"][:] = rng.integers(0, c.max_trace + 1, size=n_post)
+    model, st = seeded_layer(rng, c, n_pre, n_post)  # st in the hardware's (row, col) layout
     seen = new_limit_counts()
 
     host = Host(dut, c)
