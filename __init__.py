@@ -4,7 +4,13 @@ Subpackages
 -----------
 plasticore.refmodel  NumPy reference model (fixed-point O(1) rule, gradient and local learning)
 plasticore.hw        MyHDL hardware bit-exact with the reference model
+plasticore.estimate  resource and speed predictor for the hardware (imports hw; hw never imports it)
 plasticore.flows     Edalize/Yosys/nextpnr synthesis flows and report parsers
+
+Importing the package imports :mod:`plasticore.estimate`, which registers the predictor with the emitters
+(:mod:`plasticore.hw.estimator`), so ``OnlineO1LearningEmitter(...).estimate_resources(...)`` always works.
 """
+
+from . import estimate as estimate
 
 __version__ = "0.1.0"

@@ -1,12 +1,17 @@
-"""``python -m plasticore.flows.calibrate``: least-squares fit of the predictor's coefficients.
+"""``python -m plasticore.flows.calibrate``: fit the predictor's coefficients to the measured records.
 
-Reads the measured records in ``reports/synth/<target>/*.json`` and fits, per family, the LUT4 coefficients
-of :mod:`plasticore.hw.resources` (:data:`~plasticore.hw.resources.LUT_FEATURES`) and,
-per target, the delay per logic level ``t_per_level_ns`` of ``period = t0 + t * depth`` (``t0``, the
-clock-to-out plus setup time nextpnr reports, is fixed; where a hard-block path binds instead,
-:func:`~plasticore.hw.resources.period_terms`, its fixed delay and its levels are used). It only prints
-the fit: the coefficients are copied into ``hw/resources.py`` by hand, so a prediction never reads
-measurements at run time.
+Reads the records in ``<reports>/synth/<target>/*.json`` and fits, per family, the LUT4 coefficients of
+:mod:`plasticore.estimate` (:data:`~plasticore.estimate.coefficients.LUT_FEATURES`) by non-negative least
+squares on the relative error, and per target the delay per logic level ``t`` of ``period = fixed + t * levels``
+(the fixed part, clock-to-out plus setup or a hard block's delay as nextpnr reports it, is not fitted; the
+binding path is the one :func:`~plasticore.estimate.timing.period_terms` picks at the current ``t``).
+Every record's features come from :func:`plasticore.flows.designs.predict`, the same call ``make synth``
+makes for the ``predicted`` part of a record.
+
+:func:`coefficients_from_records` completes the fit into a full coefficients document: a coefficient whose
+feature no record of a family exercises takes the iCE40 value, a target without records keeps its current
+delay. Without ``--write`` the document is printed; with ``--write`` it replaces
+``plasticore/estimate/coefficients.json`` (or ``--out``), which a prediction reads (never the records).
 
 No EDA tools needed; needs numpy and scipy (``nnls``).
 """
@@ -20,43 +25,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from plasticore.hw.resources import (
-    DEVICES,
-    LUT_FEATURES,
-    dsps_per_product,
-    lut_features,
-    memory_overhead,
-    period_terms,
-    ram_blocks,
-    rtl_counts,
-)
-from plasticore.refmodel.online_o1 import OnlineO1Config
 
+from plasticore.estimate.coefficients import FALLBACK_FAMILY, LUT_FEATURES, Coefficients, default_path, dump
+from plasticore.estimate.devices import COEFFICIENTS, DEVICES
+
+from .designs import DesignSpec, predict
 from .report import load_records
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def features(rec: dict[str, Any]) -> tuple[tuple[float, ...], tuple[float, float]]:
-    """LUT features (:func:`plasticore.hw.resources.lut_features`) of one record and its binding critical
-    path ``(fixed ns, levels)`` (:func:`plasticore.hw.resources.period_terms`, at the current delay per level)."""
-    cfg = OnlineO1Config(**rec["config"])
-    mem = rec.get("memory") or "inferred"
-    pipe = bool(rec.get("pipelined_update", False))
-    c = rtl_counts(cfg, rec["design"], rec["n_pre"], rec["n_post"], rec["lanes"], mem, pipe)
-    dsp = dsps_per_product(cfg, rec["target"]) > 0
-    dev = DEVICES[rec["target"]]
-    mem_luts = memory_overhead(dev, c)[1]
-    ram = ram_blocks(dev, c)
-    block_ram = any(ram.get(k, 0) > 0 for k in ("ebr", "dp16kd", "spram"))
-    terms = period_terms(cfg, rec["target"], pipe, block_ram, rec["design"])
-    binding = max(terms, key=lambda ft: ft[0] + dev.t_per_level_ns * ft[1])
-    return lut_features(c, rec["design"], dsp, mem_luts), binding
+    """LUT features (:func:`plasticore.estimate.predict.lut_features`) of one record and its binding critical
+    path ``(fixed ns, levels)`` at the current delay per level (:func:`plasticore.flows.designs.predict`)."""
+    bd = predict(DesignSpec.from_record(rec), rec["target"])
+    return bd.features, bd.binding
 
 
 def fit(recs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Fitted coefficients: ``{family: {LUT coefficient: value}}`` (non-negative least squares on the
-    relative error; a feature absent from every record gets no value) and ``{target: {t_per_level_ns}}``."""
+    """Fitted values only: ``{family: {LUT coefficient: value}}`` (a feature absent from every record of the
+    family gets no value) and ``{target: {"t_per_level_ns": value}}``, rounded to 3 decimals."""
     from scipy.optimize import nnls
 
     out: dict[str, dict[str, float]] = {}
@@ -79,14 +65,43 @@ def fit(recs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     return out
 
 
+def coefficients_from_records(recs: list[dict[str, Any]], current: Coefficients = COEFFICIENTS) -> Coefficients:
+    """The complete coefficients document fitted to ``recs`` (see the module docstring for the fallbacks)."""
+    fitted = fit(recs)
+    families = sorted({DEVICES[r["target"]].family for r in recs} | set(current.lut))
+    lut: dict[str, dict[str, float]] = {}
+    for fam in sorted(families, key=lambda f: f != FALLBACK_FAMILY):  # the fallback family first
+        own = fitted.get(fam, {})
+        base = lut.get(FALLBACK_FAMILY, {}) if fam != FALLBACK_FAMILY else {}
+        lut[fam] = {n: own.get(n, base.get(n, current.lut.get(fam, {}).get(n, 0.0))) for n in LUT_FEATURES}
+    t_per_level = dict(current.t_per_level_ns)
+    records: dict[str, int] = {}
+    for target in DEVICES:
+        if target in fitted:
+            t_per_level[target] = fitted[target]["t_per_level_ns"]
+            records[target] = sum(1 for r in recs if r["target"] == target)
+    return Coefficients({f: lut[f] for f in sorted(lut)}, t_per_level, records)
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reports", type=Path, default=REPO / "reports")
+    """``python -m plasticore.flows.calibrate [--reports DIR] [--write [--out FILE]]``."""
+    ap = argparse.ArgumentParser(prog="plasticore-calibrate", description=__doc__.splitlines()[0])
+    ap.add_argument("--reports", type=Path, default=Path("reports"),
+                    help="folder holding synth/<target>/*.json, relative to the working directory")
+    ap.add_argument("--write", action="store_true", help="write the coefficients file (default: print it)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help=f"file to write with --write (default: the package's {default_path().name})")
     args = ap.parse_args(argv)
     recs = load_records(args.reports)
     if not recs:
-        raise SystemExit(f"no records under {args.reports / 'synth'}: run `make synth` first")
-    print(json.dumps(fit(recs), indent=2, sort_keys=True))
+        ap.error(f"no records under {args.reports / 'synth'}: run `make synth` first")
+    coefficients = coefficients_from_records(recs)
+    if args.write:
+        out = args.out if args.out is not None else default_path()
+        dump(coefficients, out)
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        print(json.dumps(coefficients.as_json(), indent=2, sort_keys=True))
     return 0
 
 

@@ -14,12 +14,14 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from plasticore.estimate import Breakdown, breakdown
 from plasticore.hw.build import SMALL
-from plasticore.hw.emitter import OnlineO1LearningEmitter, config_tag
+from plasticore.hw.emitter import OnlineO1LearningEmitter
+from plasticore.hw.vocabulary import DESIGNS, MEMORIES, choice
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
-DESIGNS: tuple[str, ...] = ("o1_lane", "o1_array")
-MEMORIES: tuple[str, ...] = ("inferred", "spram")
+from .wrapper import Port
+
 CONFIG_FIELDS: tuple[str, ...] = (
     "weight_bits", "trace_bits", "reward_bits", "learning_shift", "trace_decay_shift",
 )
@@ -54,10 +56,9 @@ class DesignSpec:
     pipelined: bool = False
 
     def __post_init__(self) -> None:
-        if self.memory not in MEMORIES:
-            raise ValueError(f"memory must be one of {list(MEMORIES)}, not {self.memory!r}")
-        if self.design not in DESIGNS:
-            raise ValueError(f"design must be one of {list(DESIGNS)}, not {self.design!r}")
+        # plain strings from here on (an enum member is accepted and stored as its value)
+        object.__setattr__(self, "memory", choice("memory", self.memory, MEMORIES))
+        object.__setattr__(self, "design", choice("design", self.design, DESIGNS))
         for name in ("n_pre", "n_post", "lanes"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -73,7 +74,7 @@ class DesignSpec:
     @property
     def design_id(self) -> str:
         """File-name-safe identifier, e.g. ``o1_lane-w16t12r8l4s4`` or ``o1_array-w16t12r8l4s4-64x64-p4``."""
-        tag = config_tag(self.config)
+        tag = self.config.tag
         pipe = "-pipe" if self.pipelined else ""
         if self.design == "o1_lane":
             return f"o1_lane-{tag}{pipe}"
@@ -82,7 +83,22 @@ class DesignSpec:
 
     @property
     def n_synapses(self) -> int:
+        """``n_pre * n_post``."""
         return self.n_pre * self.n_post
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> DesignSpec:
+        """The design point a synthesis record (``reports/synth/<target>/<id>.json``) describes."""
+        return cls(record["design"], OnlineO1Config(**record["config"]), record["n_pre"], record["n_post"],
+                   record["lanes"], record.get("memory") or "inferred", bool(record.get("pipelined_update")))
+
+
+def predict(spec: DesignSpec, target: str) -> Breakdown:
+    """The predictor's view of ``spec`` on ``target`` (:func:`plasticore.estimate.breakdown`): the one call
+    that :mod:`plasticore.flows.synth` (the ``predicted`` part of a record), :mod:`plasticore.flows.calibrate`
+    (the fit) and the tests share. ``result`` is what ``estimate_resources(..., check_fit=False)`` returns."""
+    return breakdown(config=spec.config, target=target, design=spec.design, n_pre=spec.n_pre,
+                     n_post=spec.n_post, lanes=spec.lanes, memory=spec.memory, pipelined_update=spec.pipelined)
 
 
 def _array_emitter(spec: DesignSpec) -> Any:
@@ -91,6 +107,15 @@ def _array_emitter(spec: DesignSpec) -> Any:
     kw: dict[str, Any] = {"pipelined_update": True} if spec.pipelined else {}
     return OnlineO1ArrayEmitter(spec.config, spec.n_pre, spec.n_post, spec.lanes, memory=spec.memory,
                                 module_name="o1_array", **kw)
+
+
+def design_ports(spec: DesignSpec) -> list[Port]:
+    """The ports of the design's top module, from its port signal declarations (the emitters' ``ports()``)."""
+    if spec.design == "o1_lane":
+        emitter: Any = OnlineO1LearningEmitter(spec.config, module_name="o1_lane", pipelined=spec.pipelined)
+    else:
+        emitter = _array_emitter(spec)
+    return list(emitter.ports())
 
 
 def emit_design(spec: DesignSpec, out_dir: Path) -> tuple[list[str], str]:

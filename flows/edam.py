@@ -22,12 +22,16 @@ import dataclasses
 import hashlib
 import json
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from plasticore.hw.devices import device
+
 from .wrapper import WRAPPER_TOP
 
-CONSTRAINTS_DIR = Path(__file__).resolve().parent.parent / "constraints"
+# the constraint files are package data (plasticore.constraints): found in a checkout and in a wheel
+CONSTRAINTS_DIR = Path(str(resources.files("plasticore.constraints")))
 YOSYS_SCRIPT = "plasticore_yosys.tcl"
 STAT_FILE = "stat.json"
 
@@ -37,7 +41,9 @@ class Target:
     """One FPGA target of the sweep.
 
     ``device_args`` go to nextpnr before the user options; ``clock_mhz`` is the timing goal (also in
-    the constraint file); ``yosys_synth_options`` are appended to ``synth_<arch>``.
+    the constraint file); ``yosys_synth_options`` are appended to ``synth_<arch>``. ``family`` and
+    ``usable_io`` are copied from the device table (:data:`plasticore.hw.devices.DEVICE_TABLE`, see
+    :func:`target_from_table`); the fields are what the build digest hashes, so they stay plain data.
     """
 
     name: str
@@ -51,7 +57,19 @@ class Target:
     usable_io: int = 0
 
     def constraint_path(self) -> Path:
+        """The constraint file (package data in :mod:`plasticore.constraints`)."""
         return CONSTRAINTS_DIR / self.constraint_file
+
+
+def target_from_table(
+    name: str, *, flow: str, device_args: tuple[str, ...], constraint_file: str, constraint_type: str,
+    clock_mhz: float, yosys_synth_options: tuple[str, ...] = (),
+) -> Target:
+    """A :class:`Target` whose device facts (family, usable I/O) come from the device table."""
+    info = device(name)
+    return Target(name=name, family=info.family, flow=flow, device_args=device_args,
+                  constraint_file=constraint_file, constraint_type=constraint_type, clock_mhz=clock_mhz,
+                  yosys_synth_options=yosys_synth_options, usable_io=info.usable_io)
 
 
 def yosys_script(design_module: str, top: str = WRAPPER_TOP) -> str:

@@ -13,31 +13,27 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from .edam import Target
+from .edam import Target, target_from_table
 
 REQUIRED_TOOLS: tuple[str, ...] = ("yosys", "nextpnr-ice40", "icepack", "make")
 
-ICE40_UP5K = Target(
-    name="ice40-up5k",
-    family="ice40",
+ICE40_UP5K = target_from_table(
+    "ice40-up5k",
     flow="icestorm",
     device_args=("--up5k", "--package", "sg48"),
     constraint_file="ice40-up5k-sg48.pcf",
     constraint_type="PCF",
     clock_mhz=48.0,
     yosys_synth_options=("-dsp",),  # SB_MAC16 for multipliers (TOOLCHAIN pitfall 13)
-    usable_io=39,
 )
-ICE40_HX8K = Target(
-    name="ice40-hx8k",
-    family="ice40",
+ICE40_HX8K = target_from_table(
+    "ice40-hx8k",
     flow="icestorm",
     device_args=("--hx8k", "--package", "ct256"),
     constraint_file="ice40-hx8k-ct256.pcf",
     constraint_type="PCF",
     clock_mhz=48.0,
     yosys_synth_options=(),  # no DSP blocks on the HX8K
-    usable_io=206,
 )
 TARGETS: dict[str, Target] = {t.name: t for t in (ICE40_UP5K, ICE40_HX8K)}
 

@@ -8,11 +8,17 @@ iCE40, ``trellis`` for ECP5) once per placer seed, and writes one record to
 
 Cache: the record stores the content digest of every build input (HDL, wrapper, constraints, Yosys
 script, options, seeds, tool versions). When the stored digest matches, the design is not rebuilt (only
-its prediction is refreshed). ``--force`` rebuilds anyway. Progress goes to stderr.
+its prediction is refreshed). ``--force`` rebuilds anyway. Progress goes to stderr (a ``tqdm`` bar on a
+terminal; plain lines when stderr is not a terminal or ``CI`` is set).
+
+``--build`` and ``--reports`` default to ``build/synth`` and ``reports`` in the **working directory** (not
+the package's location), so a run from any clone, or from an installed wheel (``plasticore-synth``), writes
+where it is started. Bad arguments (an unknown target or design id, a ``--reports`` folder whose parent does
+not exist, ``--build`` under ``/tmp``) are argparse errors (exit status 2).
 
 Required tools: see :mod:`plasticore.flows.icestorm` and :mod:`plasticore.flows.trellis`; ``make``.
-Build products: ``build/synth/**`` (work directories, logs), ``reports/synth/**``, ``reports/resources.md``,
-``reports/figures/resources_*.png``.
+Build products: ``<build>/<target>/<design-id>/**`` (work directories, logs), ``<reports>/synth/**``,
+``<reports>/resources.md``, ``<reports>/figures/resources_*.png``.
 """
 
 from __future__ import annotations
@@ -31,12 +37,20 @@ from types import ModuleType
 from typing import Any
 
 from . import icestorm, trellis
-from .designs import DesignSpec, array_available, array_sweep, config_dict, emit_design, lane_sweep
+from .designs import (
+    DesignSpec,
+    array_available,
+    array_sweep,
+    config_dict,
+    design_ports,
+    emit_design,
+    lane_sweep,
+    predict,
+)
 from .edam import STAT_FILE, YOSYS_SCRIPT, Target, build_edam, content_digest, yosys_script
 from .report import measured_from_reports, write_record
-from .wrapper import WRAPPER_TOP, io_bits, parse_ports, wrapper_verilog
+from .wrapper import WRAPPER_TOP, io_bits, wrapper_verilog
 
-REPO = Path(__file__).resolve().parent.parent
 FAMILIES: dict[str, ModuleType] = {"icestorm": icestorm, "trellis": trellis}
 TARGETS: dict[str, Target] = {**icestorm.TARGETS, **trellis.TARGETS}
 DEFAULT_SEEDS: tuple[int, ...] = (1, 2, 3)
@@ -49,7 +63,15 @@ def _check_target(name: str) -> Target:
 
 
 def _progress(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    from tqdm import tqdm
+
+    tqdm.write(msg, file=sys.stderr)  # above the bar when there is one
+    sys.stderr.flush()
+
+
+def progress_enabled() -> bool:
+    """Show a progress bar: stderr is a terminal and ``CI`` is not set."""
+    return not os.environ.get("CI") and sys.stderr.isatty()
 
 
 def tool_versions(target: Target) -> dict[str, str]:
@@ -84,7 +106,7 @@ def prepare(spec: DesignSpec, target: Target, scratch: Path) -> Prepared:
     """Emit the design into ``scratch`` and assemble all build inputs (no EDA tool runs)."""
     sources, module = emit_design(spec, scratch)
     files = {s: (scratch / s).read_text() for s in sources}
-    ports = parse_ports("\n".join(files.values()), module)
+    ports = design_ports(spec)  # from the port signal declarations, not from the emitted text
     files[f"{WRAPPER_TOP}.v"] = wrapper_verilog(module, ports)
     files[target.constraint_file] = target.constraint_path().read_text()
     files[YOSYS_SCRIPT] = yosys_script(module)
@@ -115,8 +137,6 @@ def build_design(
 
     Returns ``(record, rebuilt)``.
     """
-    from plasticore.hw.resources import estimate_resources
-
     work = build_root / target.name / spec.design_id
     versions = versions if versions is not None else tool_versions(target)
     scratch = work / "hdl"
@@ -125,10 +145,7 @@ def build_design(
     options = {"target": dataclasses.asdict(target), "seeds": list(seeds), "tools": versions}
     digest = content_digest(prep.files, options)
     out = reports_root / target.name / f"{spec.design_id}.json"
-    predicted = estimate_resources(
-        config=spec.config, target=target.name, n_pre=spec.n_pre, n_post=spec.n_post, lanes=spec.lanes,
-        design=spec.design, memory=spec.memory, pipelined_update=spec.pipelined, check_fit=False,
-    )
+    predicted = predict(spec, target.name).result
     old = json.loads(out.read_text()) if out.exists() else None
     rebuilt = force or old is None or old.get("digest") != digest
     if rebuilt:
@@ -146,6 +163,7 @@ def build_design(
         stat = json.loads((pnr / STAT_FILE).read_text())
         measured = measured_from_reports(target, stat, reports, prep.design_module)
     else:
+        assert old is not None
         measured = old["measured"]
     record = {
         "design": spec.design,
@@ -175,25 +193,42 @@ def sweep(target: str) -> list[DesignSpec]:
     return lane_sweep() + (array_sweep(target) if array_available() else [])
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--targets", nargs="+", default=sorted(TARGETS), help="targets (default: all)")
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="plasticore-synth", description=__doc__.splitlines()[0])
+    ap.add_argument("--targets", nargs="+", default=sorted(TARGETS), choices=sorted(TARGETS), metavar="TARGET",
+                    help=f"targets, of {', '.join(sorted(TARGETS))} (default: all)")
     ap.add_argument("--seeds", type=int, default=len(DEFAULT_SEEDS), help="placer seeds 1..N (default 3)")
-    ap.add_argument("--designs", nargs="*", default=None, help="only these design ids (default: all)")
-    ap.add_argument("--build", type=Path, default=REPO / "build" / "synth")
-    ap.add_argument("--reports", type=Path, default=REPO / "reports")
+    ap.add_argument("--designs", nargs="*", default=None, help="only these design ids (default: all; see --list)")
+    ap.add_argument("--build", type=Path, default=Path("build") / "synth",
+                    help="work directories, relative to the working directory (default: build/synth)")
+    ap.add_argument("--reports", type=Path, default=Path("reports"),
+                    help="records and report, relative to the working directory (default: reports)")
     ap.add_argument("--force", action="store_true", help="rebuild even when the digest matches")
     ap.add_argument("--no-report", action="store_true", help="skip resources.md and the plots")
     ap.add_argument("--list", action="store_true", help="print the sweep (target, design id) and exit")
     ap.add_argument("--report-only", action="store_true", help="only regenerate resources.md and the plots")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``plasticore-synth`` / ``python -m plasticore.flows.synth``: run the sweep (see the module docstring)."""
+    ap = _parser()
     args = ap.parse_args(argv)
-    targets = [_check_target(t) for t in args.targets]
+    targets = [_check_target(t) for t in dict.fromkeys(args.targets)]
     if args.seeds < 1:
-        raise SystemExit(f"--seeds must be >= 1, not {args.seeds}")
+        ap.error(f"--seeds must be >= 1, not {args.seeds}")
     seeds = tuple(range(1, args.seeds + 1))
-    if str(args.build.resolve()).startswith("/tmp"):
-        raise SystemExit(f"--build must be outside /tmp (YoWASP maps /tmp privately), not {args.build}")
-    os.environ["PATH"] = f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    build, reports = args.build.absolute(), args.reports.absolute()
+    if not reports.parent.is_dir():
+        ap.error(f"--reports {args.reports}: its parent folder {reports.parent} does not exist")
+    if reports.exists() and not reports.is_dir():
+        ap.error(f"--reports {args.reports} is not a folder")
+    known = {s.design_id for t in targets for s in sweep(t.name)}
+    unknown = sorted(set(args.designs or ()) - known)
+    if unknown:
+        ap.error(f"--designs: unknown design ids {unknown} (see --list)")
+    # the tools beside this interpreter (.venv/bin: the YoWASP wrappers) come first
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     plan = [(t, s) for t in targets for s in sweep(t.name) if not args.designs or s.design_id in args.designs]
     if args.list:
         for t, s in plan:
@@ -202,24 +237,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         from .report import write_reports
 
-        for p in write_reports(args.reports):
+        for p in write_reports(reports):
             _progress(f"wrote {p}")
         return 0
+    if str(build.resolve()).startswith("/tmp"):
+        ap.error(f"--build must be outside /tmp (YoWASP maps /tmp privately), not {args.build}")
+    from tqdm import tqdm
+
     total = len(plan)
-    k = 0
     t_all = time.monotonic()
     versions_of: dict[str, dict[str, str]] = {}
-    for target, spec in plan:
+    bar = tqdm(plan, total=total, unit="design", file=sys.stderr, disable=not progress_enabled(),
+               dynamic_ncols=True)
+    for k, (target, spec) in enumerate(bar, start=1):
         if target.name not in versions_of:
             versions_of[target.name] = tool_versions(target)
         versions = versions_of[target.name]
-        k += 1
         t0 = time.monotonic()
+        bar.set_description(f"{target.name} {spec.design_id}")
         _progress(f"[{k}/{total}] {target.name} {spec.design_id} ...")
         try:
-            rec, rebuilt = build_design(spec, target, build_root=args.build,
-                                        reports_root=args.reports / "synth", seeds=seeds,
-                                        force=args.force, versions=versions)
+            rec, rebuilt = build_design(spec, target, build_root=build, reports_root=reports / "synth",
+                                        seeds=seeds, force=args.force, versions=versions)
         except Exception as exc:  # one failing design must not stop the sweep
             _progress(f"[{k}/{total}] {target.name} {spec.design_id} FAILED: {exc}")
             continue
@@ -227,11 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         _progress(f"[{k}/{total}] {target.name} {spec.design_id} {'built' if rebuilt else 'cached'} "
                   f"in {time.monotonic() - t0:.0f} s: {m['luts']} LUT4, {m['ffs']} FF, "
                   f"{m['fmax_mhz']:.1f} MHz median")
+    bar.close()
     _progress(f"sweep done in {time.monotonic() - t_all:.0f} s")
     if not args.no_report:
         from .report import write_reports
 
-        for p in write_reports(args.reports):
+        for p in write_reports(reports):
             _progress(f"wrote {p}")
     return 0
 

@@ -13,20 +13,18 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from .edam import Target
+from .edam import Target, target_from_table
 
 REQUIRED_TOOLS: tuple[str, ...] = ("yosys", "nextpnr-ecp5", "ecppack", "make")
 
-ECP5_25F = Target(
-    name="ecp5-25f",
-    family="ecp5",
+ECP5_25F = target_from_table(
+    "ecp5-25f",
     flow="trellis",
     device_args=("--25k", "--package", "CABGA381", "--speed", "6"),
     constraint_file="ecp5-25f-cabga381.lpf",
     constraint_type="LPF",
     clock_mhz=150.0,
     yosys_synth_options=(),  # synth_ecp5 maps multipliers to MULT18X18D by default
-    usable_io=197,
 )
 TARGETS: dict[str, Target] = {ECP5_25F.name: ECP5_25F}
 

@@ -8,56 +8,21 @@ routed Fmax is the design's own register-to-register speed, not an I/O path. The
 keeps the design as its own hierarchy level (``keep_hierarchy``) so Yosys ``stat`` reports the
 design's cells separately from the wrapper's shift registers.
 
-Pure Python, no EDA tools; the output is deterministic (tested against golden files).
+The ports come from the design's port signal declarations (:func:`plasticore.flows.designs.design_ports`,
+the emitters' ``ports()``), not from the emitted text. Pure Python, no EDA tools; the output is
+deterministic (tested against golden files).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
+from typing import TypeAlias
+
+from plasticore.hw.hdl_names import HdlPort
 
 WRAPPER_TOP = "synth_top"
 WRAPPER_PINS: tuple[str, ...] = ("clk", "sdi", "cap", "sdo")
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Port:
-    """One port of a Verilog module: name, direction (``input``/``output``), width in bits, signedness."""
-
-    name: str
-    direction: str
-    width: int
-    signed: bool = False
-
-
-_MODULE = re.compile(r"^\s*module\s+(\w+)\s*\((.*?)\);", re.S | re.M)
-_DECL = re.compile(
-    r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(signed\s+)?(?:\[(\d+):(\d+)\]\s*)?(\w+)\s*;", re.M
-)
-
-
-def parse_ports(verilog: str, module: str) -> list[Port]:
-    """Ports of ``module`` in declaration order, from non-ANSI Verilog as MyHDL writes it.
-
-    Raises :class:`ValueError` naming the module when it is missing or a port has no declaration.
-    """
-    for m in _MODULE.finditer(verilog):
-        if m.group(1) != module:
-            continue
-        names = [n.strip() for n in m.group(2).split(",") if n.strip()]
-        body = verilog[m.end():]
-        end = body.find("endmodule")
-        body = body if end < 0 else body[:end]
-        decls: dict[str, Port] = {}
-        for d in _DECL.finditer(body):
-            msb, lsb = d.group(3), d.group(4)
-            width = 1 if msb is None else abs(int(msb) - int(lsb)) + 1
-            decls[d.group(5)] = Port(d.group(5), d.group(1), width, d.group(2) is not None)
-        missing = [n for n in names if n not in decls]
-        if missing:
-            raise ValueError(f"module {module!r}: no input/output declaration for ports {missing}")
-        return [decls[n] for n in names]
-    raise ValueError(f"module {module!r} not found in the Verilog source")
+Port: TypeAlias = HdlPort  # one port: name, direction ("input"/"output"), width in bits, signedness
 
 
 def io_bits(ports: list[Port]) -> int:

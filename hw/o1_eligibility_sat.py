@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from myhdl import always_comb, block
+
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 

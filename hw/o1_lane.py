@@ -24,10 +24,34 @@ from __future__ import annotations
 from typing import Any
 
 from myhdl import Signal, always, always_comb, block, intbv
+
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .o1_synapse_update import o1_synapse_update
 from .o1_trace import o1_trace_next
+from .widths import O1Widths, PathSegment
+
+
+def update_path(config: OnlineO1Config) -> tuple[PathSegment, ...]:
+    """The longest path of the combinational update (:func:`~plasticore.hw.o1_synapse_update.o1_synapse_update`,
+    used by this lane and by the array without ``pipelined_update``), in order (``K = T + 2``,
+    ``N = max(weight sum, R + T)`` bits, ``s`` = trace_decay_shift):
+
+    the eligibility: ``|e|`` (negate, mux), decay, re-sign (negate, mux), ``+ pot``, ``- dep``, saturation
+    (compare, mux): 8 levels and ``6 K`` carry bits (7 and ``5 K`` without decay, ``s = 0``); then the
+    product ``r * e'``; then ``w + delta`` and its saturation (2 levels, ``N`` carry bits). The first
+    segment alone is the eligibility register's own path.
+    """
+    c = config
+    w = O1Widths.of(c)
+    k, n = w.eligibility_sum, max(w.weight_sum, w.product)
+    decay = c.trace_decay_shift > 0
+    return (
+        PathSegment("eligibility: |e|, decay, re-sign, + pot - dep, saturate", 8 if decay else 7,
+                    (6 if decay else 5) * k),
+        PathSegment("product r * e'", product=True),
+        PathSegment("w + delta, saturate", 2, n),
+    )
 
 
 def lane_port_signals(config: OnlineO1Config) -> dict[str, Any]:

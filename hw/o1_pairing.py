@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from myhdl import always_comb, block, concat, intbv
+
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .sign_extend import signed_signal

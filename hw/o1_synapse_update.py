@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from myhdl import Signal, always_comb, block, concat, intbv
+
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .o1_eligibility_sat import o1_eligibility_sat

@@ -99,6 +99,23 @@ def weight_sum_range(c: OnlineO1Config) -> Range:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PathSegment:
+    """A stretch of logic on a register-to-register path, as the block that holds it describes it.
+
+    ``levels`` counts LUT levels (a multiplexer, a comparison, a bit test, one 3:2 compressor level);
+    ``carry_bits`` the bits of the carry chain on it; ``product`` marks the ``R x T`` product, whose depth
+    depends on the target (a DSP block or LUTs), so the block does not state it. A pipelined block
+    describes one segment per stage; a combinational one the segments along its longest path, in order.
+    The resource predictor (:mod:`plasticore.estimate.timing`) turns these into a logic depth.
+    """
+
+    what: str
+    levels: int = 0
+    carry_bits: int = 0
+    product: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class O1Widths:
     """All datapath widths of one configuration (for docs, manifests and resource estimates)."""
 

@@ -19,6 +19,7 @@ pytest.importorskip("cocotb")
 pytest.importorskip("myhdl")
 
 from hdl_sim import BUILD, SIMULATORS, hdl_for, long_run, run_cocotb
+
 from plasticore.hw.array_emitter import OnlineO1ArrayEmitter
 from plasticore.hw.emitter import config_tag
 from plasticore.refmodel.online_o1 import OnlineO1Config

@@ -8,6 +8,7 @@ import pytest
 
 pytest.importorskip("myhdl")
 from myhdl import Signal, Simulation, StopSimulation, delay, instance, intbv
+
 from plasticore.hw.csa_multiplier import (
     csa_final_sum,
     csa_partial_sums,

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from plasticore.flows import icestorm, trellis
-from plasticore.flows.designs import DesignSpec, array_sweep, lane_sweep
+from plasticore.flows.designs import DesignSpec, array_sweep, design_ports, lane_sweep
 from plasticore.flows.edam import build_edam, canonical_verilog, content_digest, nextpnr_options, yosys_script
 from plasticore.flows.report import (
     counts_from_cells,
@@ -22,8 +23,7 @@ from plasticore.flows.report import (
     resources_markdown,
 )
 from plasticore.flows.synth import TARGETS, _check_target, prepare
-from plasticore.flows.wrapper import Port, io_bits, parse_ports, wrapper_verilog
-from plasticore.hw.emitter import OnlineO1LearningEmitter
+from plasticore.flows.wrapper import Port, io_bits, wrapper_verilog
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "flows"
 UPDATE = os.environ.get("PLASTICORE_UPDATE_GOLDEN", "0") not in ("", "0")
@@ -40,30 +40,54 @@ def check_golden(name: str, text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def lane_verilog() -> str:
+def lane_ports() -> list[Port]:
     pytest.importorskip("myhdl")
-    return OnlineO1LearningEmitter().generate()
+    return design_ports(DesignSpec("o1_lane"))
 
 
-def test_parse_lane_ports(lane_verilog: str) -> None:
-    ports = parse_ports(lane_verilog, "o1_lane")
-    assert [p.name for p in ports][:3] == ["clk", "rst", "load_en"]
-    by = {p.name: p for p in ports}
+def test_lane_ports_from_the_signals(lane_ports: list[Port]) -> None:
+    """Ports in declaration order with the widths of the port signals (W16/T12/R8), outputs found as the
+    signals the elaborated lane drives."""
+    assert [p.name for p in lane_ports] == ["clk", "rst", "load_en", "load_weight", "step_en", "pre_spike",
+                                            "post_spike", "reward", "weight", "pre_trace", "post_trace",
+                                            "eligibility"]
+    by = {p.name: p for p in lane_ports}
+    assert by["clk"] == Port("clk", "input", 1, False)
     assert by["load_weight"] == Port("load_weight", "input", 16, False)
     assert by["reward"] == Port("reward", "input", 8, True)
+    assert by["weight"] == Port("weight", "output", 16, False)
     assert by["eligibility"] == Port("eligibility", "output", 12, True)
-    assert io_bits(ports) == 6 + 16 + 8 + 16 + 3 * 12  # 82 pins: more than the UP5K sg48's 39
+    assert io_bits(lane_ports) == 6 + 16 + 8 + 16 + 3 * 12  # 82 pins: more than the UP5K sg48's 39
 
 
-def test_parse_ports_errors() -> None:
-    with pytest.raises(ValueError, match=r"module 'nope' not found in the Verilog source"):
-        parse_ports("module a (x);\ninput x;\nendmodule\n", "nope")
-    with pytest.raises(ValueError, match=r"module 'a': no input/output declaration for ports \['y'\]"):
-        parse_ports("module a (x, y);\ninput x;\nendmodule\n", "a")
+def test_array_ports_from_the_signals() -> None:
+    """A 5x7 W8/T6/R4 array: Br = ceil(log2 5) = 3 row bits, Bc = 3 column bits; the outputs are the
+    status and read-back ports."""
+    pytest.importorskip("myhdl")
+    from plasticore.hw.build import SMALL
+
+    ports = {p.name: p for p in design_ports(DesignSpec("o1_array", SMALL, 5, 7, 2))}
+    assert ports["row"] == Port("row", "input", 3) and ports["col"] == Port("col", "input", 3)
+    assert ports["wr_elig"] == Port("wr_elig", "input", 6, True) and ports["wr_reward"].signed
+    assert {p.name for p in ports.values() if p.direction == "output"} == {
+        "busy", "done", "rd_weight", "rd_elig", "rd_pre_trace", "rd_post_trace"}
+    assert ports["rd_weight"].width == 8 and ports["rd_elig"] == Port("rd_elig", "output", 6, True)
 
 
-def test_wrapper_golden(lane_verilog: str) -> None:
-    text = wrapper_verilog("o1_lane", parse_ports(lane_verilog, "o1_lane"))
+def test_ports_match_the_emitted_verilog_header(lane_ports: list[Port]) -> None:
+    """The declared ports are the emitted module's ports, in the same order (a check of the HDL, not a
+    source of the widths)."""
+    from plasticore.hw.emitter import OnlineO1LearningEmitter
+
+    v = OnlineO1LearningEmitter().generate()
+    header = re.search(r"^module o1_lane \((.*?)\);", v, re.S | re.M)
+    assert header is not None
+    assert [n.strip() for n in header.group(1).split(",")] == [p.name for p in lane_ports]
+    assert "input signed [7:0] reward;" in v and "output signed [11:0] eligibility;" in v
+
+
+def test_wrapper_golden(lane_ports: list[Port]) -> None:
+    text = wrapper_verilog("o1_lane", lane_ports)
     check_golden("synth_top_o1_lane.v", text)
     assert "input  wire clk," in text and "output wire sdo" in text
     # every design input but the clock comes from the shift register: rst, load_en, load_weight[16],
@@ -71,14 +95,13 @@ def test_wrapper_golden(lane_verilog: str) -> None:
     assert "reg  [28:0] in_sr;" in text and "reg  [51:0] out_sr;" in text
 
 
-def test_wrapper_widths(lane_verilog: str) -> None:
-    ports = parse_ports(lane_verilog, "o1_lane")
-    text = wrapper_verilog("o1_lane", ports)
-    n_in = sum(p.width for p in ports if p.direction == "input") - 1
-    n_out = sum(p.width for p in ports if p.direction == "output")
+def test_wrapper_widths(lane_ports: list[Port]) -> None:
+    text = wrapper_verilog("o1_lane", lane_ports)
+    n_in = sum(p.width for p in lane_ports if p.direction == "input") - 1
+    n_out = sum(p.width for p in lane_ports if p.direction == "output")
     assert f"reg  [{n_in - 1}:0] in_sr;" in text
     assert f"reg  [{n_out - 1}:0] out_sr;" in text
-    assert len(re.findall(r"^\s+\.\w+\(", text, re.M)) == len(ports)
+    assert len(re.findall(r"^\s+\.\w+\(", text, re.M)) == len(lane_ports)
 
 
 def test_wrapper_errors() -> None:
@@ -291,3 +314,64 @@ def test_misses_and_markdown_are_deterministic() -> None:
     assert md == resources_markdown([good, bad])
     assert "ice40-hx8k o1_lane-x: luts 120 vs 100 (+20.0%)" in md
     assert "| o1_lane-x | 105 | 100 | +5.0% |" in md
+
+
+# ---- the synth command line ----
+def _exit_code(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from plasticore.flows.synth import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return int(exc.value.code or 0), capsys.readouterr().err
+
+
+def test_synth_bad_target_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _exit_code(["--targets", "bogus", "--list"], capsys)
+    assert code == 2 and "argument --targets: invalid choice: 'bogus'" in err and "ice40-up5k" in err
+
+
+def test_synth_missing_reports_parent_is_an_argparse_error(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _exit_code(["--reports", str(tmp_path / "no" / "such"), "--list"], capsys)
+    assert code == 2 and f"its parent folder {tmp_path / 'no'} does not exist" in err
+
+
+def test_synth_unknown_design_and_bad_seeds(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _exit_code(["--designs", "o1_lane-nope", "--list"], capsys)
+    assert code == 2 and "unknown design ids ['o1_lane-nope']" in err
+    code, err = _exit_code(["--seeds", "0", "--list"], capsys)
+    assert code == 2 and "--seeds must be >= 1, not 0" in err
+
+
+def test_synth_defaults_follow_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """``--build``/``--reports`` are relative paths, resolved in the working directory (not the package's)."""
+    from plasticore.flows.synth import _parser, main
+
+    args = _parser().parse_args([])
+    assert args.reports == Path("reports") and args.build == Path("build") / "synth"
+    monkeypatch.chdir(tmp_path)
+    assert main(["--list", "--targets", "ice40-hx8k"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "ice40-hx8k o1_lane-w16t12r8l4s4" and all(ln.startswith("ice40-hx8k ") for ln in lines)
+    assert list(tmp_path.iterdir()) == []  # --list writes nothing
+
+
+def test_progress_is_quiet_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from plasticore.flows import synth
+
+    monkeypatch.setattr(synth.sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("CI", "1")
+    assert not synth.progress_enabled()
+    monkeypatch.delenv("CI")
+    assert synth.progress_enabled()
+
+
+def test_targets_read_the_device_table() -> None:
+    from plasticore.flows.report import RAM_KINDS
+    from plasticore.hw.devices import DEVICE_TABLE
+
+    for name, t in TARGETS.items():
+        assert (t.family, t.usable_io) == (DEVICE_TABLE[name].family, DEVICE_TABLE[name].usable_io)
+        assert RAM_KINDS[name] == tuple(DEVICE_TABLE[name].ram)
+    assert TARGETS["ice40-up5k"].constraint_path().is_file()

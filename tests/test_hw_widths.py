@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from plasticore.hw.widths import (
     O1Widths,
     delta_range,

@@ -16,6 +16,7 @@ pytest.importorskip("cocotb")
 pytest.importorskip("myhdl")
 
 from hdl_sim import BUILD, SIMULATORS, hdl_for, long_run, run_cocotb
+
 from plasticore.hw.emitter import OnlineO1LearningEmitter, config_tag
 from plasticore.refmodel.online_o1 import OnlineO1Config
 

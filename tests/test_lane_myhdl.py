@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("myhdl")
 from lane_oracle import LaneOracle
 from myhdl import Simulation, StopSimulation, delay, instance
+
 from plasticore.hw.o1_lane import lane_port_signals, o1_lane
 from plasticore.hw.o1_lane_pipelined import PIPELINE_DELAY, o1_lane_pipelined
 from plasticore.refmodel.online_o1 import OnlineO1Config

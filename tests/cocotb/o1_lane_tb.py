@@ -21,6 +21,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import Timer
 from lane_oracle import LaneOracle
+
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 
