@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from myhdl import Signal, always_comb, block, concat, intbv
+from myhdl import Signal, always_comb, block, concat, intbv, modbv
 
 from .pipe_reg import pipe_reg
 from .sign_extend import sign_extend, signed_signal
@@ -96,34 +96,29 @@ def partial_product(a: Any, j: int, b_u: Any, pp: Any, negate: bool) -> Any:
     p = len(pp)
 
     if negate:
-        nb = _word(p)
+        nb = _word(p - j)  # only the bits that stay below 2^P after the shift
 
         @always_comb
         def invert() -> None:
-            nb.next = ~b_u
+            nb.next = ~b_u[p - j:]
 
         src = nb
     else:
         invert = None
         src = b_u
 
+    # one conditional expression per block: MyHDL converts it to a continuous assignment (see verilog_comb.py)
     if j == 0:
 
         @always_comb
         def select() -> None:
-            if a[j]:
-                pp.next = src
-            else:
-                pp.next = 0
+            pp.next = src if a[j] else 0
 
     else:
 
         @always_comb
         def select() -> None:
-            if a[j]:
-                pp.next = concat(src[p - j:], intbv(0)[j:])
-            else:
-                pp.next = 0
+            pp.next = concat(src[p - j:], intbv(0)[j:]) if a[j] else 0
 
     return (select,) if invert is None else (invert, select)
 
@@ -235,15 +230,14 @@ def csa_final_sum(words: list[Any], product: Any) -> Any:
     if len(left) < 2:
         raise ValueError(f"csa_final_sum needs at least two words, not {len(left)}")
     w0, w1 = (words[i] for i in left)
-    ptot = _word(p + 1)
+    ptot = Signal(modbv(0)[p:])  # the sum modulo 2^P: a modbv wraps, and converts to a P-bit sum
 
-    # modulo 2^P: the carry out (ptot[P]) is dropped, the only unused bit (see the lint test)
     @always_comb
     def add() -> None:
-        ptot.next = concat(intbv(0)[1:], w0) + concat(intbv(0)[1:], w1)
+        ptot.next = w0 + w1
 
     @always_comb
     def wrap() -> None:
-        product.next = ptot[p:].signed()
+        product.next = ptot.signed()
 
     return (*parts, add, wrap)

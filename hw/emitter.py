@@ -15,12 +15,14 @@ from typing import Any
 
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
+from .estimator import estimator
+from .hdl_names import HdlPort, check_module_name
 from .o1_lane import lane_port_signals, o1_lane
 from .o1_lane_pipelined import PIPELINE_DELAY, o1_lane_pipelined
+from .verilog_comb import comb_always_to_functions
 from .widths import O1Widths
 
 HDLS = ("verilog", "vhdl")
-_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 LANE_PORTS: tuple[str, ...] = (
     "clk", "rst", "load_en", "load_weight", "step_en", "pre_spike", "post_spike", "reward",
@@ -29,9 +31,29 @@ LANE_PORTS: tuple[str, ...] = (
 
 
 def config_tag(config: OnlineO1Config) -> str:
-    """Short identifier of a config, e.g. ``w16t12r8l4s4``."""
-    c = config
-    return f"w{c.weight_bits}t{c.trace_bits}r{c.reward_bits}l{c.learning_shift}s{c.trace_decay_shift}"
+    """Short identifier of a config, e.g. ``w16t12r8l4s4``: :attr:`OnlineO1Config.tag` (kept as an alias)."""
+    return config.tag
+
+
+def block_ports(top: Any, signals: dict[str, Any]) -> list[HdlPort]:
+    """The ports of the elaborated block ``top`` made from ``signals`` (name -> MyHDL signal, in port order).
+
+    Width and signedness come from each signal's declaration (``len``, ``min < 0``); a port is an output
+    when a process of the elaborated design assigns it, else an input.
+    """
+    driven: set[int] = set()
+    stack = [top]
+    while stack:
+        blk = stack.pop()
+        for sub in blk.subs:
+            if hasattr(sub, "subs"):
+                stack.append(sub)
+            else:
+                driven.update(id(sub.symdict[n]) for n in sub.outputs if n in sub.symdict)
+    return [
+        HdlPort(name, "output" if id(sig) in driven else "input", len(sig), sig.min is not None and sig.min < 0)
+        for name, sig in signals.items()
+    ]
 
 
 def _check_hdl(hdl: str) -> str:
@@ -94,6 +116,8 @@ def convert_block(make_top: Callable[[], Any], hdl: str, name: str, out_dir: Pat
             text = f.read_text()
             text = "\n".join(line.rstrip() for line in text.splitlines()).strip("\n") + "\n"
             text = canonical_sensitivity(text)
+            if f.suffix == ".v":  # combinational blocks as functions + assign: correct from time 0
+                text = comb_always_to_functions(text)
             dest = out_dir / f.name
             dest.write_text(text)
             files.append(dest)
@@ -122,20 +146,26 @@ class OnlineO1LearningEmitter:
         self.pipelined = pipelined
         if module_name is None:
             module_name = "o1_lane_pipelined" if pipelined else "o1_lane"
-        if not isinstance(module_name, str) or not _IDENT.match(module_name):
-            raise ValueError(
-                f"module_name must be an HDL identifier (letter, then letters, digits, _), not {module_name!r}"
-            )
-        self.module_name = module_name
+        self.module_name = check_module_name(module_name)
 
     @property
     def pipeline_delay(self) -> int:
         """Edges from the edge that samples an operation to the edge after which the outputs show it."""
         return PIPELINE_DELAY if self.pipelined else 0
 
-    def _top(self) -> Any:
+    def _top(self, signals: dict[str, Any] | None = None) -> Any:
         make = o1_lane_pipelined if self.pipelined else o1_lane
-        return make(**lane_port_signals(self.config), config=self.config)
+        return make(**(signals if signals is not None else lane_port_signals(self.config)), config=self.config)
+
+    def elaborate(self) -> Any:
+        """The MyHDL block this emitter converts (elaborated, not converted)."""
+        return self._top()
+
+    def ports(self) -> list[HdlPort]:
+        """The module's ports in declaration order, from the port signals
+        (:func:`~plasticore.hw.o1_lane.lane_port_signals`) and the elaborated block (which ones it drives)."""
+        signals = lane_port_signals(self.config)
+        return block_ports(self._top(signals), signals)
 
     def write(self, out_dir: str | Path, hdl: str = "verilog") -> list[Path]:
         """Write the HDL into ``out_dir``; returns the files in compile order (VHDL: MyHDL package first)."""
@@ -161,17 +191,34 @@ class OnlineO1LearningEmitter:
             "pipelined": self.pipelined,
             "pipeline_delay": self.pipeline_delay,
             "config": c.as_dict(),
-            "config_tag": config_tag(c),
+            "config_tag": c.tag,
             "annotation": c.to_scnir_annotation(rule_id=self.module_name),
             "per_synapse_state_bits": c.per_synapse_state_bits,
             "datapath_widths": {k: getattr(w, k) for k in w.__dataclass_fields__},
         }
 
-    def estimate_resources(self, **kwargs: Any) -> dict[str, Any]:
-        """Predicted FPGA resources; see :func:`plasticore.hw.resources.estimate_resources`."""
-        from .resources import estimate_resources
+    def estimate_resources(
+        self,
+        *,
+        target: str,
+        n_pre: int | None = None,
+        n_post: int | None = None,
+        n_synapses: int | None = None,
+        lanes: int = 1,
+        design: str | None = None,
+        memory: str = "auto",
+        pipelined_update: bool | None = None,
+        check_fit: bool = True,
+    ) -> dict[str, Any]:
+        """Predicted FPGA resources of this emitter's config: :func:`plasticore.estimate.estimate_resources`
+        (reached through :mod:`plasticore.hw.estimator`, so ``hw`` does not import the predictor).
 
-        sized = any(kwargs.get(k) is not None for k in ("n_pre", "n_post", "n_synapses"))
-        if self.pipelined and not sized and kwargs.get("design") in (None, "o1_lane"):
-            kwargs.setdefault("pipelined_update", True)  # this emitter's lane is the pipelined one
-        return estimate_resources(config=self.config, **kwargs)
+        Without a size the design is this emitter's lane; ``pipelined_update=None`` then means this
+        emitter's ``pipelined`` (else False). With a size it is an array of this config.
+        """
+        if pipelined_update is None:
+            sized = any(v is not None for v in (n_pre, n_post, n_synapses))
+            pipelined_update = self.pipelined and not sized and design in (None, "o1_lane")
+        return estimator()(config=self.config, target=target, n_pre=n_pre, n_post=n_post, n_synapses=n_synapses,
+                           lanes=lanes, design=design, memory=memory, pipelined_update=pipelined_update,
+                           check_fit=check_fit)

@@ -43,10 +43,10 @@ written only after its last read of the timestep, and a new timestep starts only
 there is no read-after-write hazard, and every synapse sees the traces from before the timestep, as in
 ``OnlineO1Layer``. One synapse per lane per clock: ``P`` synapse updates per clock in the steady state.
 
-**Cycles per timestep** (rising edges from ``E0`` to the edge after which ``done`` is high, both included)::
+**Cycles per timestep** (rising edges from ``E0`` to the edge after which ``done`` is high, both included;
+:func:`cycles_per_timestep`)::
 
-    cycles = n_pre * ceil(n_post / lanes) + 4        (pipelined_update=False, the default)
-    cycles = n_pre * ceil(n_post / lanes) + 8        (pipelined_update=True)
+    cycles = n_pre * ceil(n_post / lanes) + D        D = 4, or D = 8 with pipelined_update=True
 
 ``start`` may be raised again in the clock in which ``done`` is high, so back-to-back timesteps take
 exactly ``cycles`` clocks each, plus the host's loads of spikes and rewards (one word per clock:
@@ -73,10 +73,10 @@ wr_elig        in   signed ``T``
 wr_trace       in   unsigned ``T``
 wr_spike       in   1 bit
 wr_reward      in   signed ``R``
-rd_weight      out  unsigned ``W``  weight of synapse ``(row, col)``  } three clocks of latency: the values
-rd_elig        out  signed ``T``    eligibility of ``(row, col)``     } of the address presented before
-rd_pre_trace   out  unsigned ``T``  pre trace of ``row``               } edge ``e`` are visible after edge
-rd_post_trace  out  unsigned ``T``  post trace of ``col``              } ``e + 2``; one read per clock
+rd_weight      out  unsigned ``W``  weight of synapse ``(row, col)``  } the address sampled by rising edge ``n``
+rd_elig        out  signed ``T``    eligibility of ``(row, col)``     } shows after edge ``n + 2`` (and until
+rd_pre_trace   out  unsigned ``T``  pre trace of ``row``               } edge ``n + 3``): READ_LATENCY = 3 edges,
+rd_post_trace  out  unsigned ``T``  post trace of ``col``              } ``n`` included; one read per clock
 
 Parameters: ``config`` (:class:`~plasticore.refmodel.online_o1.OnlineO1Config`), ``n_pre`` and ``n_post``
 in 1..65536 with ``n_pre * n_post <= 2^22``, ``lanes`` in ``1..n_post``, ``memory`` ``"inferred"`` or
@@ -87,12 +87,26 @@ in 1..65536 with ``n_pre * n_post <= 2^22``, ``lanes`` in ``1..n_post``, ``memor
 timestep, a much shorter critical path: no clock period holds more than one carry chain, or the product
 alone). Emit HDL with :class:`plasticore.hw.array_emitter.OnlineO1ArrayEmitter`.
 
-Host rules: a write is accepted only in a clock in which ``busy`` and ``start`` are low (writes presented
-while busy or together with ``start`` are dropped, so they cannot corrupt a running timestep); read only
-while ``busy`` is low (the schedule owns the RAM ports while busy; reads then return schedule data).
-Writes take effect on the second edge, so ``start`` may be raised in the clock right after the last
-write. Spikes and rewards stay in their RAMs until rewritten. The read port is the inference port: the
-weight of ``(row, col)`` three edges later, one read per clock.
+Host rules (each one tested in ``tests/test_array_host_port.py``):
+
+* **Writes** are accepted only in a clock in which ``busy`` and ``start`` are low (writes presented while
+  busy or together with ``start`` are dropped, so they cannot corrupt a running timestep). The address and
+  data sampled by edge ``n`` are written on edge ``n + 1``; ``start`` may be raised in the clock right after
+  the last write. Spikes and rewards stay in their RAMs until rewritten.
+* **Which address a strobe uses:** ``wr_syn`` uses ``row`` and ``col``; ``wr_pre_trace`` and ``wr_pre_spike``
+  use ``row`` only (``col`` is ignored); ``wr_post_trace`` and ``wr_post_spike`` use ``col`` only (``row`` is
+  ignored).
+* **Several strobes in one clock** are allowed in any combination: each writes its own memory
+  (``wr_pre_trace`` and ``wr_post_trace`` together write the same ``wr_trace`` to both traces).
+* **Reads** are valid only while ``busy`` is low (the schedule owns the RAM ports while busy; reads then
+  return schedule data). The read port is also the inference port: one read per clock, see ``rd_*`` above.
+* **Read during write:** a read presented in the same clock as a write of the same field (``wr_syn`` for
+  ``rd_weight``/``rd_elig``, ``wr_pre_trace`` for ``rd_pre_trace``, ``wr_post_trace`` for ``rd_post_trace``)
+  returns the value being written (write-first), with inferred RAM and SPRAM alike (a bypass beside the
+  RAMs; the single-port SPRAM itself cannot read while it writes).
+* **Time 0:** every output is defined from time 0 in every simulator once ``rst`` has been applied (the
+  emitted Verilog has no combinational ``always`` block: :mod:`plasticore.hw.verilog_comb`), so inputs may
+  hold constant values from time 0.
 """
 
 from __future__ import annotations
@@ -100,6 +114,7 @@ from __future__ import annotations
 from typing import Any
 
 from myhdl import Signal, always, always_comb, block, concat, intbv
+
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .o1_array_lane import o1_array_lane
@@ -108,9 +123,9 @@ from .o1_array_synmem import synmem_check
 from .o1_array_update import UPDATE_LATENCY
 from .o1_trace import o1_trace_next
 from .pipe_reg import delay_line
+from .vocabulary import MEMORIES
 
 MAX_NEURONS = 1 << 16
-MEMORIES: tuple[str, ...] = ("inferred", "spram")
 READ_LATENCY = 3  # rising edges from the one sampling row/col to the one after which rd_* show the values
 PIPELINE_DEPTH = 4  # edges from issuing an item (stage 0) to its write-back, both included
 PIPELINED_DEPTH = 3 + UPDATE_LATENCY  # the same with pipelined_update=True (8)
@@ -546,15 +561,49 @@ def o1_array(
     ]
     q_syn_last, q_post_last = q_syn[n_lanes], q_post[n_lanes]
 
+    # ---- read during write: a read presented with a write of the same field returns the written value ----
+    # (host mode reads and writes one address, h1; the RAMs alone would give the old word (inferred, read-first)
+    # or an undefined one (SPRAM, single-port): both memories give the written value through this bypass)
+    h2_byp_syn, h2_byp_pre, h2_byp_post = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    h3_byp_syn, h3_byp_pre, h3_byp_post = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    h2_weight, h3_weight = (Signal(intbv(0, min=0, max=c.max_weight + 1)) for _ in range(2))
+    h2_elig, h3_elig = (Signal(intbv(0, min=c.eligibility_min, max=c.eligibility_max + 1)) for _ in range(2))
+    h2_trace, h3_trace = (Signal(intbv(0, min=0, max=c.max_trace + 1)) for _ in range(2))
+
+    @always(clk.posedge)
+    def bypass() -> None:
+        h2_byp_syn.next = h1_we_syn
+        h2_byp_pre.next = h1_we_pre_trace
+        h2_byp_post.next = h1_we_post_trace
+        h2_weight.next = h1_weight
+        h2_elig.next = h1_elig
+        h2_trace.next = h1_trace
+        h3_byp_syn.next = h2_byp_syn
+        h3_byp_pre.next = h2_byp_pre
+        h3_byp_post.next = h2_byp_post
+        h3_weight.next = h2_weight
+        h3_elig.next = h2_elig
+        h3_trace.next = h2_trace
+
     @always_comb
     def outputs() -> None:
         busy.next = busy_q
         done.next = done_q
-        rd_weight.next = q_syn_last[wb + tb:tb]
-        rd_elig.next = q_syn_last[tb:].signed()
-        rd_pre_trace.next = r_pre
-        rd_post_trace.next = q_post_last
+        if h3_byp_syn:
+            rd_weight.next = h3_weight
+            rd_elig.next = h3_elig
+        else:
+            rd_weight.next = q_syn_last[wb + tb:tb]
+            rd_elig.next = q_syn_last[tb:].signed()
+        if h3_byp_pre:
+            rd_pre_trace.next = h3_trace
+        else:
+            rd_pre_trace.next = r_pre
+        if h3_byp_post:
+            rd_post_trace.next = h3_trace
+        else:
+            rd_post_trace.next = q_post_last
 
     return (decode_col, decode_lane, decode_row, extend_k, host_addr, host_gate, host_stage, stage0_flags, schedule,
             valid_wb, tags_wb, tags, read_addr, write_addr, pre_ram, spike_ram, pre_stage2, pre_unit, pre_stage3,
-            pre_write, lane_insts, outputs)
+            pre_write, lane_insts, bypass, outputs)

@@ -37,15 +37,36 @@ from __future__ import annotations
 from typing import Any
 
 from myhdl import Signal, always, always_comb, block, concat, intbv
+
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .o1_eligibility_sat import o1_eligibility_sat
 from .o1_pairing import o1_pairing
 from .o1_weight_next import o1_weight_next
 from .sign_extend import signed_signal
-from .widths import eligibility_sum_range, product_range
+from .widths import O1Widths, PathSegment, eligibility_sum_range, product_range
 
 UPDATE_LATENCY = 5
+
+
+def stage_paths(config: OnlineO1Config) -> tuple[PathSegment, ...]:
+    """The longest path of each of the five stages (one :class:`~plasticore.hw.widths.PathSegment` per
+    stage, ``len == UPDATE_LATENCY``), ``K = T + 2`` the eligibility-sum width and ``N = max(W + 1 + ..., R + T)``
+    the weight-sum/product width (:class:`~plasticore.hw.widths.O1Widths`):
+
+    A: bias add or pairing mux, then ``pot - dep`` (2 levels, ``K`` carry bits); B: ``e - q`` (1, ``K``);
+    C: ``+ pd`` and saturation by bit tests and a mux (3, ``K``); D: the product alone; E: ``w + delta``
+    and saturation (3, ``N``).
+    """
+    w = O1Widths.of(config)
+    k, n = w.eligibility_sum, max(w.weight_sum, w.product)
+    return (
+        PathSegment("A: bias add | pairing mux, pot - dep", 2, k),
+        PathSegment("B: e - q", 1, k),
+        PathSegment("C: + pd, saturate (bit tests, mux)", 3, k),
+        PathSegment("D: r * e'", product=True),
+        PathSegment("E: w + delta, saturate (bit tests, mux)", 3, n),
+    )
 
 
 @block
@@ -92,11 +113,8 @@ def o1_array_update(
 
         # one adder, its second operand a mux (folded into the adder's LUTs), not a mux after an adder
         @always_comb
-        def bias_mux() -> None:
-            if eligibility[t - 1]:
-                bias_v.next = bias
-            else:
-                bias_v.next = 0
+        def bias_mux() -> None:  # a conditional expression: a continuous assignment in Verilog
+            bias_v.next = bias if eligibility[t - 1] else 0
 
         @always_comb
         def add_bias() -> None:

@@ -42,18 +42,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from myhdl import Signal, always, always_comb, block, concat, intbv
+from myhdl import Signal, always, always_comb, block, concat, intbv, modbv
+
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
-from .csa_multiplier import csa_final_sum, csa_partial_sums, stage_words
+from .csa_multiplier import STAGE_WORDS, csa_final_sum, csa_partial_sums, stage_words, wallace_levels
 from .o1_eligibility_sat import o1_eligibility_sat
 from .o1_pairing import o1_pairing
 from .o1_trace import o1_trace_next
 from .o1_weight_next import o1_weight_next
 from .sign_extend import signed_signal
-from .widths import eligibility_sum_range, product_range
+from .widths import O1Widths, PathSegment, eligibility_sum_range, product_range
 
 PIPELINE_DELAY = 4  # edges from an operation's sampling edge to the edge its state shows on the outputs
+STAGES = PIPELINE_DELAY + 1  # register stages an operation passes (traces ... weight)
+
+
+def stage_paths(config: OnlineO1Config) -> tuple[PathSegment, ...]:
+    """The longest path of each of the :data:`STAGES` stages (one :class:`~plasticore.hw.widths.PathSegment`
+    each; ``K = T + 2``, ``P = R + T``, ``N = max(weight sum, P)`` bits):
+
+    1: pairing mux + ``(pot - dep)`` (2 levels, ``K`` carry bits); 2: one 3:2 compressor level, the
+    ``K + 1``-bit carry chain, saturation by bit tests and a mux (3, ``K + 1``); 3: partial products and
+    the first Wallace levels down to :data:`~plasticore.hw.csa_multiplier.STAGE_WORDS` words
+    (``1 + wallace_levels(R + 1, STAGE_WORDS)``, LUTs only); 4: the last Wallace levels and the product's
+    carry chain (``wallace_levels(stage_words(R), 2) + 1``, ``P``); 5: ``w + delta`` and saturation (3, ``N``).
+    """
+    c = config
+    w = O1Widths.of(c)
+    k, n, r = w.eligibility_sum, max(w.weight_sum, w.product), c.reward_bits
+    return (
+        PathSegment("1: pairing mux, pot - dep", 2, k),
+        PathSegment("2: 3:2 compressor, carry chain, saturate", 3, k + 1),
+        PathSegment("3: partial products, first Wallace levels", 1 + wallace_levels(r + 1, STAGE_WORDS)),
+        PathSegment("4: last Wallace levels, product carry chain", wallace_levels(stage_words(r), 2) + 1, w.product),
+        PathSegment("5: w + delta, saturate", 3, n),
+    )
 
 
 @block
@@ -136,7 +160,7 @@ def o1_lane_pipelined(
     e_ext, sh_e, e_sum, e_new = signed_signal(k), signed_signal(k), signed_signal(k), elig()
     a_u, b_u, d_u, x_u, y_u = (Signal(intbv(0)[k:]) for _ in range(5))
     maj_u = Signal(intbv(0)[k - 1:])  # the top bit's majority would shift out: not computed
-    tot = Signal(intbv(0)[k + 1:])
+    tot = Signal(modbv(0)[k:])  # the sum modulo 2^K: a modbv wraps, and converts to a K-bit sum
     c_next, not_c = Signal(bool(0)), Signal(bool(0))
     s2_r, s2_lw = rew(), unsigned(w_max)
     s2_step, s2_load = Signal(bool(0)), Signal(bool(0))
@@ -170,14 +194,13 @@ def o1_lane_pipelined(
         def carry_word() -> None:
             y_u.next = concat(maj_u, not_c)  # a signal, not an expression: VHDL concatenates std_logic
 
-        # modulo 2^K: the carry out (tot[K]) is dropped, the only unused bit (see the lint test)
         @always_comb
         def accumulate() -> None:
-            tot.next = concat(intbv(0)[1:], x_u) + concat(intbv(0)[1:], y_u)
+            tot.next = x_u + y_u
 
         @always_comb
         def wrap() -> None:
-            e_sum.next = tot[k:].signed()
+            e_sum.next = tot.signed()
 
         # e' < 0 with a low bit set: only when the sum is in range (top three bits all ones); a saturated
         # -2^(T-1) has its low s < T bits clear
