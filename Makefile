@@ -4,13 +4,16 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup test test-long hdl bench reports lint synth clean
+.PHONY: setup test test-quick test-long hdl bench reports lint synth clean
 
 setup:
 	@bash tools/setup.sh
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=20
+
+test-quick: setup
+	$(PY) -m pytest -q -m "not hw and not synth and not slow"
 
 test-long: setup
 	PLASTICORE_LONG=1 $(PY) -m pytest -q
@@ -28,6 +31,8 @@ reports: setup
 
 lint: setup
 	$(PY) -m ruff check .
+	@mkdir -p build/typecheck && ln -sfn "$(CURDIR)" build/typecheck/plasticore
+	$(PY) -m mypy
 
 synth: setup
 	$(PY) -m plasticore.flows.synth

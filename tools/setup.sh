@@ -48,11 +48,14 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$digest" ]; then
   echo "[setup] pip install -e .[dev,hw,synth,plot]"
   pip_q install -q --upgrade pip >/dev/null
   pip_q install -q -e "$ROOT[dev,hw,synth,plot]"
-  # Optional independent autodiff oracle for gradient tests (CPU wheel on this machine's disk).
-  "$VENV/bin/python" -m pip install -q "torch==2.13.0" >/dev/null 2>&1 \
+  # The declared optional extras for the cross-checks (pyproject.toml): `torch` (the autodiff oracle of the
+  # gradient tests; a CPU wheel is on this machine's disk) and `snntorch` (the training benchmark's baseline;
+  # installed --no-deps so it keeps that CPU torch instead of pulling another build).
+  echo "[setup] pip install -e .[torch] (autodiff cross-checks)"
+  pip_q install -q -e "$ROOT[torch]" \
     || echo "[setup] note: torch not installed; autodiff cross-checks will be skipped" >&2
-  # snnTorch, only as the baseline of the training-speed benchmark (--no-deps: keep the CPU torch above).
-  "$VENV/bin/python" -m pip install -q --no-deps "snntorch==1.0.0" >/dev/null 2>&1 \
+  echo "[setup] pip install --no-deps snntorch (extra 'snntorch': training-benchmark baseline)"
+  pip_q install -q --no-deps "snntorch==1.0.0" \
     || echo "[setup] note: snntorch not installed; the training benchmark will skip its baseline" >&2
   echo "$digest" > "$STAMP"
 fi
