@@ -102,7 +102,7 @@ def predict(spec: DesignSpec, target: str) -> Breakdown:
 
 
 def _array_emitter(spec: DesignSpec) -> Any:
-    from plasticore.hw.array_emitter import OnlineO1ArrayEmitter  # type: ignore[import-not-found]
+    from plasticore.hw.array_emitter import OnlineO1ArrayEmitter
 
     kw: dict[str, Any] = {"pipelined_update": True} if spec.pipelined else {}
     return OnlineO1ArrayEmitter(spec.config, spec.n_pre, spec.n_post, spec.lanes, memory=spec.memory,

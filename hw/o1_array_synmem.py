@@ -133,7 +133,7 @@ def o1_array_synmem(
     out0_hi = Signal(intbv(0)[hi_w:])
     out1_hi = Signal(intbv(0)[hi_w:])
 
-    @always_comb
+    @always_comb  # type: ignore[no-redef]  # MyHDL names the generated process after the function
     def split() -> None:
         din_lo.next = wdata[SPRAM_BITS:]
         din_hi.next = wdata[width:SPRAM_BITS]
@@ -143,7 +143,7 @@ def o1_array_synmem(
     ram1_lo = o1_array_spram(clk, we1, addr1, din_lo, out1_lo, f"{tag}_b1_lo")
     ram1_hi = o1_array_spram(clk, we1, addr1, din_hi, out1_hi, f"{tag}_b1_hi")
 
-    @always_comb
+    @always_comb  # type: ignore[no-redef]  # MyHDL names the generated process after the function
     def bank_mux() -> None:
         if rpar:
             rdata.next = concat(out1_hi, out1_lo)

@@ -24,6 +24,7 @@ def signed_signal(bits: int) -> Any:
 
 
 def sign_extend_check(n_in: int, n_out: int) -> None:
+    """Raise a named error unless the output is at least as wide as the input (``n_out >= n_in``)."""
     if n_out < n_in:
         raise ValueError(f"sign_extend output width must be >= input width {n_in}, not {n_out}")
 

@@ -51,6 +51,7 @@ class Range:
 
     @property
     def max(self) -> int:
+        """The exclusive upper bound ``hi + 1`` (MyHDL's ``intbv(max=...)``)."""
         return self.hi + 1
 
     @property
@@ -60,6 +61,7 @@ class Range:
 
 
 def eligibility_range(c: OnlineO1Config) -> Range:
+    """The eligibility's range ``[-2^(T-1), 2^(T-1) - 1]``."""
     return Range(c.eligibility_min, c.eligibility_max)
 
 
@@ -69,6 +71,7 @@ def magnitude_range(c: OnlineO1Config) -> Range:
 
 
 def trace_range(c: OnlineO1Config) -> Range:
+    """A trace's range ``[0, 2^T - 1]``."""
     return Range(0, c.max_trace)
 
 
@@ -131,6 +134,7 @@ class O1Widths:
 
     @classmethod
     def of(cls, c: OnlineO1Config) -> O1Widths:
+        """The widths of every datapath signal for config ``c``."""
         return cls(
             weight=c.weight_bits,
             trace=c.trace_bits,

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._validate import check_count
+
 __all__ = ["check_keys", "load_array", "load_float", "load_int"]
 
 
@@ -64,13 +66,7 @@ def load_array(
 
 def load_int(owner: str, key: str, value: object, lo: int, hi: int | None = None) -> int:
     """``value`` checked to be an int (not bool) in ``[lo, hi]``."""
-    name = f"{owner} state_dict[{key!r}]"
-    rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int {rng}, not {type(value).__name__} {value!r}")
-    if value < lo or (hi is not None and value > hi):
-        raise ValueError(f"{name} must be an int {rng}, not {value}")
-    return int(value)
+    return check_count(f"{owner} state_dict[{key!r}]", value, lo, hi)
 
 
 def load_float(owner: str, key: str, value: object) -> float:

@@ -254,7 +254,7 @@ def tbptt_gradients(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLi
 
 
 def eprop_gradients(net: LIFNetwork, inputs: npt.ArrayLike, targets: npt.ArrayLike,
-                    feedback: Array | None = None, chunk: int = 50,
+                    feedback: npt.ArrayLike | None = None, chunk: int = 50,
                     loss: str | LossKind = LossKind.MSE, weights: dict[str, Array] | None = None,
                     ) -> tuple[float, dict[str, Array]]:
     """Loss and e-prop gradient (Bellec et al. 2020) at ``weights`` (default ``net.weights``); ``feedback``

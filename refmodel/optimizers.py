@@ -75,7 +75,7 @@ class Optimizer:
     def lr(self, value: float) -> None:
         self._lr = _lr(value)
 
-    def apply(self, weights: dict[str, Array], grads: dict[str, Array]) -> None:
+    def apply(self, weights: dict[str, Array], grads: Mapping[str, npt.ArrayLike]) -> None:
         """``weights[key] -= step(grads[key])`` in place for every key.
 
         Everything is checked before anything is written: ``weights`` maps names to float arrays,

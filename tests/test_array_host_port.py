@@ -80,7 +80,7 @@ def tied_wrapper(top: Path, hdl: str, tied: set[str]) -> Path:
         # -g2012) the initialiser runs before every process and is no event, so nothing but time-0 evaluation
         # gives the array's address decoders their value
         lines += [f"reg {w}{n}_tied = 0;" for _, w, n in ports if n in tied]
-        conns = [f".{n}({n + '_tied' if n in tied else n})" for _, _, n in ports]
+        conns: list[str] | str = [f".{n}({n + '_tied' if n in tied else n})" for _, _, n in ports]
         lines += [f"o1_array dut ({', '.join(conns)});", "endmodule", ""]
         out = top.with_name("o1_array_tied.v")
     else:

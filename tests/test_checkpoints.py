@@ -192,8 +192,16 @@ def test_structural_plasticity_round_trip_includes_the_generator() -> None:
     json.dumps(saved["rng"])  # plain data
     b = StructuralPlasticity(5, params, seed=123, w_init=0.9)
     b.load_state_dict(saved)
-    na = [(a.apply(dw, 0.0, 1.0), a.rewire())[1] for dw in dws[5:]]
-    nb = [(b.apply(dw, 0.0, 1.0), b.rewire())[1] for dw in dws[5:]]
+
+    def rewired(sp: StructuralPlasticity) -> list[int]:
+        out = []
+        for dw in dws[5:]:
+            sp.apply(dw, 0.0, 1.0)
+            out.append(sp.rewire())
+        return out
+
+    na = rewired(a)
+    nb = rewired(b)
     assert na == nb and sum(na) > 0  # rewiring happened, with the same random choices
     assert all(np.array_equal(x, y) for x, y in zip(a.conn, b.conn, strict=True))
     dup = saved["indices"].copy()

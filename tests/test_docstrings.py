@@ -1,4 +1,5 @@
-"""Every public class, method, property and function of ``plasticore.refmodel`` has a docstring."""
+"""Every public class, method, property and function of ``plasticore.refmodel`` (and of ``hw``, ``estimate``
+and ``flows``) has a docstring."""
 
 from __future__ import annotations
 
@@ -81,3 +82,18 @@ def test_the_walker_flags_what_lacks_a_docstring() -> None:
     missing, checked = undocumented(mod)
     assert sorted(missing) == ["fake.Kind", "fake.Point", "fake.Thing.method", "fake.Thing.prop", "fake.func"]
     assert checked == 6
+
+
+def test_every_public_object_of_hw_estimate_and_flows_has_a_docstring() -> None:
+    import plasticore.estimate as estimate
+    import plasticore.flows as flows
+    import plasticore.hw as hw
+
+    missing, checked = [], 0
+    for pkg in (hw, estimate, flows):
+        for info in pkgutil.iter_modules(pkg.__path__):
+            m, c = undocumented(importlib.import_module(f"{pkg.__name__}.{info.name}"))
+            missing += m
+            checked += c
+    assert checked > 150, checked
+    assert missing == [], f"{len(missing)} without a docstring: {missing}"

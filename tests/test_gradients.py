@@ -75,7 +75,9 @@ def torch_gradients(net: LIFNetwork, x: np.ndarray, target: np.ndarray, loss: st
     torch = pytest.importorskip("torch")
     surrogate, slope = net.surrogate, net.surrogate_slope
 
-    class Spike(torch.autograd.Function):
+    Function: Any = torch.autograd.Function  # mypy takes no base class from a module held in a variable
+
+    class Spike(Function):
         @staticmethod
         def forward(ctx: Any, u: Any) -> Any:
             ctx.save_for_backward(u)
@@ -323,7 +325,7 @@ def test_pure_eprop_step_does_not_modify_its_state() -> None:
     state = eprop_initial_state(params, B)
     for t in range(5):
         _, state = eprop_step((x[t], targets[t]), state, params)
-    before = EPropState(*(np.copy(a) for a in state))
+    before = EPropState._make(np.copy(a) for a in state)
     y1, s1 = eprop_step((x[5], targets[5]), state, params)
     y2, s2 = eprop_step((x[5], targets[5]), state, params)
     for old, now in zip(before, state, strict=True):
@@ -507,7 +509,7 @@ def test_bad_data_is_rejected_before_any_numpy_arithmetic() -> None:
     with pytest.raises(ValueError, match=r"^targets for loss 'mse' must be finite, not containing inf$"):
         EligibilityTrace(net).gradients(x, bad_t)
     with pytest.raises(TypeError, match=r"^targets for loss 'mse' must be real numbers, not dtype object$"):
-        BPTTLearner(net).gradients(x, None)
+        BPTTLearner(net).gradients(x, None)  # type: ignore[arg-type]
     huge = np.full(targets.shape, 1e307)  # finite entries whose sum overflows are still valid targets
     assert check_targets(LossKind.MSE, huge, T, B, N_OUT) is huge
     with pytest.raises(TypeError, match=r"^net must be a LIFNetwork, not NoneType$"):
@@ -583,7 +585,7 @@ def test_optimizer_rejects_bad_gradients_without_touching_weights() -> None:
     np.testing.assert_allclose(w["a"], 1.0 - 0.1 / (1.0 + 1e-8), rtol=1e-15)  # first step: lr g / (|g| + eps)
     with pytest.raises(TypeError, match=r"^eps must be a finite number > 0, not str '1e-8'$"):
         Adam(eps="1e-8")  # type: ignore[arg-type]
-    assert Adam(eps=np.float32(1e-8)).eps == float(np.float32(1e-8))
+    assert Adam(eps=np.float32(1e-8)).eps == float(np.float32(1e-8))  # type: ignore[arg-type]
 
 
 def test_loss_functions_check_their_arguments() -> None:

@@ -104,7 +104,7 @@ def test_step_checks_shapes() -> None:
     [
         (lambda: HomeostaticPlasticity(2).step([0, 1], np.full((2, 3), math.nan)), ValueError,
          r"^weights must be finite, not containing nan$"),
-        (lambda: HomeostaticPlasticity(2).step([0, 1], "w"), TypeError,
+        (lambda: HomeostaticPlasticity(2).step([0, 1], "w"), TypeError,  # type: ignore[arg-type]
          r"^weights must be an array of real numbers, not dtype <U1$"),
         (lambda: HomeostaticPlasticity(2).step([0, 2], np.zeros((2, 3))), ValueError,
          r"^post_spikes must be booleans or 0/1, not 2$"),
@@ -112,7 +112,8 @@ def test_step_checks_shapes() -> None:
                                   homeostasis_initial_state(2, HomeostasisParams()), HomeostasisParams()),
          ValueError, r"^weights must have shape \(2, n_pre\), not \(3, 2\)$"),
         (lambda: homeostasis_step(np.array([True]), np.zeros((1, 2)),
-                                  homeostasis_initial_state(1, HomeostasisParams()), None), TypeError,
+                                  homeostasis_initial_state(1, HomeostasisParams()), None),  # type: ignore[arg-type]
+         TypeError,
          r"^params must be a HomeostasisParams, not NoneType$"),
         (lambda: homeostasis_initial_state(0, HomeostasisParams()), ValueError, r"^n_post must be an int >= 1, not 0$"),
         (lambda: homeostasis_experiment(1e-4), ValueError,

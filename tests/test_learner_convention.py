@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,7 +39,8 @@ def _data(seed: int = 0) -> tuple[Array, Array]:
 
 @pytest.mark.parametrize("make", [lambda n: BPTTLearner(n), lambda n: TBPTTLearner(n, k=6),
                                   lambda n: EligibilityTrace(n, chunk=7)])
-def test_gradients_at_explicit_weights_equal_gradients_of_a_network_holding_them(make) -> None:  # type: ignore[no-untyped-def]
+def test_gradients_at_explicit_weights_equal_gradients_of_a_network_holding_them(
+        make: Callable[[LIFNetwork], Any]) -> None:
     x, y = _data()
     net = LIFNetwork(5, 7, 2, seed=1)
     other = LIFNetwork(5, 7, 2, seed=2).weights

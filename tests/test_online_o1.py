@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import pickle
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,7 +51,8 @@ def test_default_config_and_derived_ranges() -> None:
 )
 def test_config_range_errors_name_parameter_range_and_value(field: str, bad: int, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{message}$"):
-        OnlineO1Config(**{field: bad})
+        kwargs: dict[str, Any] = {field: bad}
+        OnlineO1Config(**kwargs)
 
 
 @pytest.mark.parametrize("bad", [True, 4.0, "4", None])
@@ -218,7 +220,7 @@ def test_layer_equals_independent_synapses(config: OnlineO1Config, n_pre: int, n
         layer.step(pre, post, reward)
         for i in range(n_pre):
             for j in range(n_post):
-                r = int(reward[j]) if per_post_reward else reward
+                r = int(reward[j]) if isinstance(reward, np.ndarray) else reward  # an array iff per_post_reward
                 s = syns[i][j].step(pre_spike=bool(pre[i]), post_spike=bool(post[j]), reward=r)
                 assert layer.synapse(i, j) == s
                 assert (layer.weights[j, i], layer.eligibility[j, i]) == (s.weight, s.eligibility)

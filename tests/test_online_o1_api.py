@@ -184,7 +184,7 @@ def test_decay_shift_at_or_above_trace_bits_means_no_decay() -> None:
     """For s >= T every ``x >> s`` is 0: the rule is exactly the s = 0 rule (and says so)."""
     rng = np.random.default_rng(8)
     steps = [(bool(rng.random() < 0.3), bool(rng.random() < 0.3), int(rng.integers(-4, 4))) for _ in range(300)]
-    base = dict(weight_bits=8, trace_bits=5, reward_bits=3, learning_shift=2)
+    base: dict[str, Any] = dict(weight_bits=8, trace_bits=5, reward_bits=3, learning_shift=2)
     ref = OnlineO1Synapse(OnlineO1Config(**base, trace_decay_shift=0), 100)
     want = [ref.step(*s) for s in steps]
     for shift in (5, 6, 30):

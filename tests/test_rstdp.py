@@ -166,7 +166,8 @@ def test_step_treats_0_1_numbers_as_spike_masks() -> None:
          r"^reward must be a scalar or have shape \(2,\), not \(3,\)$"),
         (lambda st, w, p: rstdp_step(np.zeros(3, bool), np.zeros(2, bool), 0.0, w.T, st, p), ValueError,
          r"^weights must have shape \(2, 3\), not \(3, 2\)$"),
-        (lambda st, w, p: rstdp_step(np.zeros(3, bool), np.zeros(2, bool), 0.0, w, st, None), TypeError,
+        (lambda st, w, p: rstdp_step(np.zeros(3, bool), np.zeros(2, bool), 0.0, w, st, None),  # type: ignore[arg-type]
+         TypeError,
          r"^params must be an RSTDPParams, not NoneType$"),
         (lambda st, w, p: rstdp_initial_state(0, 2), ValueError, r"^n_pre must be an int >= 1, not 0$"),
         (lambda st, w, p: stdp_window([1.0, math.nan], p), ValueError, r"^delta_t must be finite, not containing nan$"),
@@ -179,7 +180,8 @@ def test_step_treats_0_1_numbers_as_spike_masks() -> None:
         (lambda st, w, p: distal_reward_experiment(100.0, seed=-1), ValueError, r"^seed must be an int >= 0, not -1$"),
         (lambda st, w, p: distal_reward_experiment(0.5), ValueError,
          r"^duration_ms must be a finite number in \[1, inf\), not 0.5$"),
-        (lambda st, w, p: distal_reward_experiment(100.0, config={"n_in": 5}), TypeError,
+        (lambda st, w, p: distal_reward_experiment(100.0, config={"n_in": 5}),  # type: ignore[arg-type]
+         TypeError,
          r"^config must be a DistalRewardConfig, not dict$"),
     ],
 )

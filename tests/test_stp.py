@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -148,7 +149,7 @@ def test_stp_scales_synaptic_input_in_the_lif_network() -> None:
         ({"dt": math.inf}, r"dt must be a finite number in \(0, inf\), not inf"),
     ],
 )
-def test_params_errors(kwargs: dict[str, float], message: str) -> None:
+def test_params_errors(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ShortTermPlasticity(**kwargs)
 
@@ -160,7 +161,7 @@ def test_update_checks_spikes() -> None:
     with pytest.raises(ValueError, match=r"^pre_spikes must be booleans or 0/1, not 3$"):
         stp.update([1, 0, 3])
     with pytest.raises(TypeError, match=r"^pre_spikes must be booleans or 0/1, not dtype object$"):
-        stp.update([None, 1, 0])
+        stp.update([None, 1, 0])  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

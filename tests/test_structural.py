@@ -171,7 +171,8 @@ def _conn() -> SparseConnectivity:
          r"^pre_spikes must have an entry for every presynaptic index"),
         (lambda: dense_weights(SparseConnectivity(np.array([[0, 4]]), np.zeros((1, 2)), np.zeros((1, 2))), 3),
          ValueError, r"^n_pre must be an int >= 5, not 3$"),
-        (lambda: rewire(_conn(), StructuralParams(5, 2, growth="activity"), np.random.default_rng(0), -np.ones(5)),
+        (lambda: rewire(_conn(), StructuralParams(5, 2, growth="activity"),  # type: ignore[arg-type]
+                        np.random.default_rng(0), -np.ones(5)),
          ValueError, r"^pre_activity must be >= 0, not -1.0$"),
         (lambda: rewiring_task(epochs=0, seed=-1), ValueError, r"^seed must be an int >= 0, not -1$"),
     ],

@@ -128,9 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     n_p = args.max_pairings
     scalar = run_scalar(c, args.initial_weight, n_p, args.reward)
     layer, uniform = run_layer(c, args.initial_weight, n_p, args.reward, args.n_synapses)
-    rtl = {"status": "skipped (--no-rtl)"} if args.no_rtl else run_rtl(c, args.initial_weight, n_p, args.reward)
+    rtl: dict[str, Any] = ({"status": "skipped (--no-rtl)"} if args.no_rtl
+                           else run_rtl(c, args.initial_weight, n_p, args.reward))
     rtl_w = rtl.get("weights_after_pairing")
-    report = {
+    report: dict[str, Any] = {
         "schema_version": SCHEMA,
         "protocol": PROTOCOL,
         "evidence_class": "deterministic_simulation",

@@ -202,8 +202,9 @@ async def strobes_and_unused_address(dut: Any) -> None:
     await s.reset()
     model, st = await s.load()
     c = s.c
-    state = {"config": c.as_dict(), "weight": st["weight"].T.copy(), "eligibility": st["eligibility"].T.copy(),
-             "pre_trace": st["pre_trace"].copy(), "post_trace": st["post_trace"].copy()}
+    state: dict[str, Any] = {"config": c.as_dict(), "weight": st["weight"].T.copy(),
+                             "eligibility": st["eligibility"].T.copy(), "pre_trace": st["pre_trace"].copy(),
+                             "post_trace": st["post_trace"].copy()}
     pre = s.rng.random(s.n_pre) < 0.5
     post = s.rng.random(s.n_post) < 0.5
     rew = rewards_for(s.rng, c, s.n_post, "uniform")
