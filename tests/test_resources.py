@@ -339,7 +339,8 @@ def test_refit_reproduces_the_coefficients_file(records: list[dict[str, Any]]) -
 
 def test_measured_records_within_stated_errors(records: list[dict[str, Any]]) -> None:
     """Predictions recomputed now vs the measured LUT/FF/RAM/DSP of every committed record, within the
-    README's stated errors: FF within 7 %, RAM blocks and DSPs exact, LUT4 mean |error| <= 10 % per target."""
+    README's stated errors: FF within 7 %, RAM blocks and DSPs exact, LUT4 mean |error| per target at most
+    8.5 % (UP5K), 7 % (HX8K) and 11 % (ECP5-25F)."""
     from plasticore.flows.designs import DesignSpec, predict
 
     lut_errors: dict[str, list[float]] = {}
@@ -353,5 +354,6 @@ def test_measured_records_within_stated_errors(records: list[dict[str, Any]]) ->
         assert p["cycles_per_timestep"] == rec["predicted"]["cycles_per_timestep"], where
         lut_errors.setdefault(rec["target"], []).append(abs(p["luts"] - m["luts"]) / m["luts"])
     assert set(lut_errors) == {"ice40-up5k", "ice40-hx8k", "ecp5-25f"}
+    stated = {"ice40-up5k": 0.085, "ice40-hx8k": 0.07, "ecp5-25f": 0.11}  # the README's numbers
     for target, errs in lut_errors.items():
-        assert statistics.fmean(errs) <= 0.10, (target, statistics.fmean(errs))
+        assert statistics.fmean(errs) <= stated[target], (target, statistics.fmean(errs))
