@@ -11,6 +11,10 @@ Importing the package imports :mod:`plasticore.estimate`, which registers the pr
 (:mod:`plasticore.hw.estimator`), so ``OnlineO1LearningEmitter(...).estimate_resources(...)`` always works.
 """
 
-from . import estimate as estimate
+# absolute, not relative: pytest imports this file on its own when it collects the checkout (the repository
+# root is the package), and a relative import has no parent package there
+import plasticore.estimate as estimate
 
 __version__ = "0.1.0"
+
+__all__ = ["__version__", "estimate"]
