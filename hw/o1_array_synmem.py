@@ -73,12 +73,14 @@ def o1_array_synmem(
     addr1 = Signal(intbv(0)[SPRAM_ADDR_BITS:])
     wa = Signal(intbv(0)[SPRAM_ADDR_BITS:])
     ra = Signal(intbv(0)[SPRAM_ADDR_BITS:])
+    wpar = Signal(bool(0))  # the write's bank: a signal, so the bank control reads whole operands
     if pad_a > 0:
 
         @always_comb
         def bank_addr() -> None:
             wa.next = concat(intbv(0)[pad_a:], waddr[ab:1])
             ra.next = concat(intbv(0)[pad_a:], raddr[ab:1])
+            wpar.next = waddr[0]
 
     else:
 
@@ -86,16 +88,17 @@ def o1_array_synmem(
         def bank_addr() -> None:
             wa.next = waddr[ab:1]
             ra.next = raddr[ab:1]
+            wpar.next = waddr[0]
 
     @always_comb
     def bank_ctrl() -> None:
-        we0.next = we and not waddr[0]
-        we1.next = we and waddr[0]
-        if we and not waddr[0]:
+        we0.next = we and not wpar
+        we1.next = we and wpar
+        if we and not wpar:
             addr0.next = wa
         else:
             addr0.next = ra
-        if we and waddr[0]:
+        if we and wpar:
             addr1.next = wa
         else:
             addr1.next = ra
