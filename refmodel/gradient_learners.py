@@ -79,6 +79,7 @@ import numpy.typing as npt
 
 from ._state import check_keys, load_array, load_int
 from ._validate import check_array, check_count, check_rng
+from .hessian import bptt_hessian_vector_product
 from .lif import LIFNetwork, LIFParams, LIFRecord, LIFState, lif_scan
 from .losses import (
     LossKind,
@@ -530,6 +531,18 @@ class GradientLearner:
         """Loss and gradient at ``weights`` (default ``net.weights``); nothing is modified."""
         raise NotImplementedError
 
+    def per_sample_gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
+                             weights: dict[str, Array] | None = None) -> dict[str, Array]:
+        """Gradient of each batch element's loss alone (the learner's loss with batch 1) at ``weights``:
+        a dict of arrays ``(batch, *shape)`` (used for the empirical Fisher of EWC)."""
+        x = self.net.check_inputs(check_array("inputs", inputs))
+        tgt = np.asarray(targets)
+        per = [self.loss_and_gradients(x[:, b:b + 1], tgt[b:b + 1] if tgt.ndim == 1 else tgt[:, b:b + 1],
+                                       weights)[1] for b in range(x.shape[1])]
+        if not per:
+            raise ValueError(f"inputs must have batch >= 1, not shape {x.shape}")
+        return {k: np.stack([g[k] for g in per]) for k in per[0]}
+
     def gradients(self, inputs: npt.ArrayLike, targets: npt.ArrayLike,
                   weights: dict[str, Array] | None = None) -> dict[str, Array]:
         """The gradient dict (same keys and shapes as ``net.weights``) at ``weights``; weights are not changed."""
@@ -646,6 +659,13 @@ class BPTTLearner(GradientLearner):
                            weights: dict[str, Array] | None = None) -> tuple[float, dict[str, Array]]:
         """Loss and BPTT gradient at ``weights`` (default ``net.weights``), :func:`tbptt_gradients` with k = T."""
         return tbptt_gradients(self.net, inputs, targets, None, self.loss_kind, weights)
+
+    def hessian_vector_product(self, inputs: npt.ArrayLike, targets: npt.ArrayLike, vector: Mapping[str, Array],
+                               weights: dict[str, Array] | None = None) -> dict[str, Array]:
+        """Exact ``H @ vector`` of the BPTT loss at ``weights`` (default ``net.weights``), with the Hessian of the
+        surrogate-gradient model (:func:`plasticore.refmodel.hessian.bptt_hessian_vector_product`)."""
+        x, tgt, w = _prepare(self.net, inputs, targets, self.loss_kind, weights)
+        return bptt_hessian_vector_product(self.net, x, tgt, vector, w, self.loss_kind)[2]
 
 
 class TBPTTLearner(GradientLearner):
