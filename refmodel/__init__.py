@@ -29,7 +29,11 @@ from .homeostasis import (
     homeostasis_step,
 )
 from .lif import LIFNetwork, LIFParams, LIFRecord, LIFState, lif_scan, lif_step
+from .lifelong import EWC, EWCMode, SynapticIntelligence
 from .losses import LossKind, accuracy, cross_entropy_loss, mse_loss, predict_classes
+from .meta import MetaLearner, Reptile
+from .mlp import MLP
+from .nir_io import from_nir, online_rules_from_nir, to_nir
 from .online_o1 import (
     OnlineO1Config,
     OnlineO1Layer,
@@ -91,6 +95,8 @@ from .structural import (
 from .transforms import ClipGradNorm, ClipGradValue, GradientTransform
 
 __all__ = [
+    "EWC",
+    "MLP",
     "SGD",
     "Adam",
     "BPTTLearner",
@@ -104,6 +110,7 @@ __all__ = [
     "EPropLearner",
     "EPropParams",
     "EPropState",
+    "EWCMode",
     "EligibilityTrace",
     "ExponentialScheduler",
     "Feedback",
@@ -118,6 +125,7 @@ __all__ = [
     "LIFRecord",
     "LIFState",
     "LossKind",
+    "MetaLearner",
     "MissingDependencyError",
     "Modulation",
     "OnlineO1Config",
@@ -128,6 +136,7 @@ __all__ = [
     "Optimizer",
     "RSTDPParams",
     "RSTDPState",
+    "Reptile",
     "RewardModulatedLearner",
     "RewiringResult",
     "STPParams",
@@ -139,6 +148,7 @@ __all__ = [
     "StepScheduler",
     "StructuralParams",
     "StructuralPlasticity",
+    "SynapticIntelligence",
     "TBPTTLearner",
     "TensorBoardCallback",
     "TraceMode",
@@ -155,6 +165,7 @@ __all__ = [
     "eprop_initial_state",
     "eprop_state_gradients",
     "eprop_step",
+    "from_nir",
     "homeostasis_experiment",
     "homeostasis_initial_state",
     "homeostasis_step",
@@ -164,6 +175,7 @@ __all__ = [
     "online_o1_layer_initial_state",
     "online_o1_layer_step",
     "online_o1_step",
+    "online_rules_from_nir",
     "predict_classes",
     "random_connectivity",
     "rewire",
@@ -179,5 +191,6 @@ __all__ = [
     "stp_steady_state",
     "stp_step",
     "tbptt_gradients",
+    "to_nir",
     "usage_step",
 ]

@@ -620,6 +620,12 @@ class OnlineO1Layer:
     ``n_pre`` or ``n_post`` may be 0 (an empty layer). Sizes whose buffers would not fit into this machine's
     memory are a ``ValueError`` before anything is allocated. :meth:`state_dict` / :meth:`load_state_dict`
     checkpoint the layer (and are how a testbench seeds it).
+
+    ``backend="native"`` steps the layer in the Rust library of :mod:`plasticore.native` (one foreign call per
+    step, bit-exact with NumPy; the state buffers are then NumPy views of memory the library owns, so every
+    accessor and checkpoint works unchanged); ``"auto"`` uses it when it is built and NumPy otherwise; the
+    default ``"numpy"`` never touches it. ``"native"`` without the library raises an ``ImportError`` saying how
+    to build it.
     """
 
     def __init__(
@@ -628,10 +634,14 @@ class OnlineO1Layer:
         n_pre: int = 1,
         n_post: int = 1,
         initial_weights: npt.ArrayLike | None = None,
+        *,
+        backend: str = "numpy",
     ) -> None:
         self._config = config if config is not None else OnlineO1Config()
         if not isinstance(self._config, OnlineO1Config):
             raise TypeError(f"config must be an OnlineO1Config, not {type(self._config).__name__}")
+        self._backend = _resolve_backend(backend)
+        self._native: Any = None
         _check_int_type("n_pre", n_pre, 0, _MAX_NEURONS)
         _check_int_type("n_post", n_post, 0, _MAX_NEURONS)
         self._n_pre = _check_int("n_pre", n_pre, 0, _MAX_NEURONS)
@@ -656,6 +666,31 @@ class OnlineO1Layer:
         self._pre = np.zeros(self._n_pre, dtype=self._dtype)
         self._post = np.zeros(self._n_post, dtype=self._dtype)
         self._tmp = np.empty(shape, dtype=self._dtype)
+        if self._backend == "native":
+            self._attach_native()
+
+    def _attach_native(self) -> None:
+        """Move the state into the native library: the four buffers become NumPy views of Rust-owned memory
+        (so every accessor and :meth:`load_state_dict` work unchanged), and :meth:`step` makes one foreign call."""
+        from plasticore.native._ffi import NativeLayerHandle
+
+        c = self._config
+        handle = NativeLayerHandle((c.weight_bits, c.trace_bits, c.reward_bits, c.learning_shift,
+                                    c.trace_decay_shift), self._n_pre, self._n_post)
+        views = handle.arrays()
+        if handle.dtype != np.dtype(self._dtype):
+            raise RuntimeError(f"native layer words are {handle.dtype}, NumPy's layer uses {np.dtype(self._dtype)}")
+        for key, buf in self.state_arrays().items():
+            views[key][...] = buf
+        self._w, self._e, self._pre, self._post = (views[k] for k in ("weight", "eligibility", "pre_trace",
+                                                                       "post_trace"))
+        self._tmp = np.empty((0, 0), dtype=self._dtype)
+        self._native = handle
+
+    @property
+    def backend(self) -> str:
+        """``"numpy"`` or ``"native"``: the engine of :meth:`step` (``"auto"`` resolved at construction)."""
+        return self._backend
 
     # ---- read-only views of the state -------------------------------------------------------
     @property
@@ -756,6 +791,9 @@ class OnlineO1Layer:
         pre_sp = _layer_spikes("pre_spikes", pre_spikes, self._n_pre)
         post_sp = _layer_spikes("post_spikes", post_spikes, self._n_post)
         r = _layer_reward(reward, self._n_post, self._config, self._dtype)
+        if self._native is not None:
+            self._native.step(pre_sp, post_sp, r)
+            return
         _layer_update(self._w, self._e, self._pre, self._post, self._tmp, pre_sp, post_sp, r, self._config)
 
     def run(
@@ -782,6 +820,32 @@ class OnlineO1Layer:
 
     def __repr__(self) -> str:
         return f"OnlineO1Layer({self._config!r}, n_pre={self._n_pre}, n_post={self._n_post})"
+
+
+BACKENDS: tuple[str, ...] = ("numpy", "native", "auto")
+
+
+def _resolve_backend(backend: object) -> str:
+    """``"numpy"`` or ``"native"``; ``"auto"`` is native when :mod:`plasticore.native` loads, else NumPy.
+
+    ``"native"`` without the library raises :class:`plasticore.native._ffi.NativeUnavailableError` (an
+    ``ImportError``) saying how to build it.
+    """
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be one of {list(BACKENDS)}, not {type(backend).__name__} {backend!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {list(BACKENDS)}, not {backend!r}")
+    if backend == "numpy":
+        return backend
+    from plasticore.native._ffi import NativeUnavailableError, load_library
+
+    try:
+        load_library()
+    except NativeUnavailableError as exc:
+        if backend == "auto":
+            return "numpy"
+        raise NativeUnavailableError(f"OnlineO1Layer(backend='native'): {exc}") from None
+    return "native"
 
 
 def _check_index(name: str, value: object, n: int) -> int:

@@ -6,8 +6,11 @@ Protocol ``pre_post_reward_pairing``: each pairing is one step with ``pre=1, rew
 with ``post=1, reward=R``. The weight is recorded after each pairing until it reaches ``--target-weight`` (or
 ``--max-pairings`` pairings ran). The same protocol runs in :class:`OnlineO1Synapse`, in an
 :class:`OnlineO1Layer` of ``--n-synapses`` synapses (1 x n), and in the generated ``o1_lane`` Verilog under
-Icarus Verilog (a generated plain-Verilog testbench prints the state after every step). The record is
-deterministic simulation evidence, not a hardware measurement.
+Icarus Verilog (a generated plain-Verilog testbench prints the state after every step). When the native
+library is present (:mod:`plasticore.native`), the same protocol also runs in ``RustOnlineO1Synapse`` and in
+``OnlineO1Layer(backend="native")``, and the record keeps the Python/Rust parity (``native_model``,
+``native_parity.rust_equals_scalar``, ``native_parity.native_layer_equals_scalar``; ``None`` without the
+library). The record is deterministic simulation evidence, not a hardware measurement.
 """
 
 from __future__ import annotations
@@ -53,8 +56,28 @@ def run_scalar(c: OnlineO1Config, w0: int, n_pairings: int, reward: int) -> list
     return trace
 
 
-def run_layer(c: OnlineO1Config, w0: int, n_pairings: int, reward: int, n: int) -> tuple[list[int], bool]:
-    layer = OnlineO1Layer(c, 1, n, initial_weights=np.full((n, 1), w0))  # (n_post, n_pre)
+def run_native(c: OnlineO1Config, w0: int, n_pairings: int, reward: int, n: int) -> dict[str, Any]:
+    """The protocol in ``RustOnlineO1Synapse`` and the native layer, or ``{"status": ...}`` without the library."""
+    from plasticore.native import RustOnlineO1Synapse, is_available, library_path
+
+    if not is_available():
+        return {"status": "not run: native library not built (cargo build --release --offline in native/)"}
+    syn = RustOnlineO1Synapse(weight_bits=c.weight_bits, trace_bits=c.trace_bits, reward_bits=c.reward_bits,
+                              learning_shift=c.learning_shift, trace_decay_shift=c.trace_decay_shift,
+                              initial_weight=w0)
+    trace = []
+    for k, (pre, post, r) in enumerate(_steps(n_pairings, reward)):
+        s = syn.step(pre_spike=pre, post_spike=post, reward=r)
+        if k % 2 == 1:
+            trace.append(s.weight)
+    layer, uniform = run_layer(c, w0, n_pairings, reward, n, backend="native")
+    return {"status": "ran", "library": str(library_path()), "rust_synapse_weights_after_pairing": trace,
+            "native_layer_weights_after_pairing": layer, "native_layer_all_synapses_identical": uniform}
+
+
+def run_layer(c: OnlineO1Config, w0: int, n_pairings: int, reward: int, n: int,
+              backend: str = "numpy") -> tuple[list[int], bool]:
+    layer = OnlineO1Layer(c, 1, n, initial_weights=np.full((n, 1), w0), backend=backend)  # (n_post, n_pre)
     trace, uniform = [], True
     for k, (pre, post, r) in enumerate(_steps(n_pairings, reward)):
         layer.step(np.array([pre]), np.full(n, post), r)
@@ -131,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     rtl: dict[str, Any] = ({"status": "skipped (--no-rtl)"} if args.no_rtl
                            else run_rtl(c, args.initial_weight, n_p, args.reward))
     rtl_w = rtl.get("weights_after_pairing")
+    native = run_native(c, args.initial_weight, n_p, args.reward, args.n_synapses)
+    ran_native = native["status"] == "ran"
     report: dict[str, Any] = {
         "schema_version": SCHEMA,
         "protocol": PROTOCOL,
@@ -144,8 +169,14 @@ def main(argv: list[str] | None = None) -> int:
         "layer_model": {"n_synapses": args.n_synapses, "weights_after_pairing": layer,
                         "all_synapses_identical": uniform, "steps_to_target": _summarize(layer, args.target_weight)},
         "rtl_simulation": {**rtl, "steps_to_target": _summarize(rtl_w, args.target_weight) if rtl_w else None},
+        "native_model": native,
         "parity": {"layer_equals_scalar": layer == scalar and uniform,
                    "rtl_equals_scalar": (rtl_w == scalar) if rtl_w is not None else None},
+        "native_parity": {  # Python/Rust parity; None when the native library is not built
+            "rust_equals_scalar": native["rust_synapse_weights_after_pairing"] == scalar if ran_native else None,
+            "native_layer_equals_scalar": (native["native_layer_weights_after_pairing"] == scalar
+                                           and native["native_layer_all_synapses_identical"])
+            if ran_native else None},
         "note": "steps_to_target counts pairings (two simulation steps each) until weight >= target_weight; "
                 "null if not reached within max_pairings",
     }
@@ -153,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     print(f"steps_to_target scalar={report['scalar_model']['steps_to_target']} "
           f"layer={report['layer_model']['steps_to_target']} rtl={report['rtl_simulation']['steps_to_target']} "
-          f"parity={report['parity']} -> {args.output}")
-    ok = report["parity"]["layer_equals_scalar"] and report["parity"]["rtl_equals_scalar"] is not False
+          f"parity={report['parity']} native_parity={report['native_parity']} -> {args.output}")
+    par, npar = report["parity"], report["native_parity"]
+    ok = (par["layer_equals_scalar"] and par["rtl_equals_scalar"] is not False
+          and npar["rust_equals_scalar"] is not False and npar["native_layer_equals_scalar"] is not False)
     return 0 if ok else 1
 
 
