@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from torch_oracle import spike_function
 
 from plasticore.refmodel.callbacks import CSVCallback
 from plasticore.refmodel.gradient_learners import (
@@ -75,18 +76,7 @@ def torch_gradients(net: LIFNetwork, x: np.ndarray, target: np.ndarray, loss: st
     torch = pytest.importorskip("torch")
     surrogate, slope = net.surrogate, net.surrogate_slope
 
-    Function: Any = torch.autograd.Function  # mypy takes no base class from a module held in a variable
-
-    class Spike(Function):
-        @staticmethod
-        def forward(ctx: Any, u: Any) -> Any:
-            ctx.save_for_backward(u)
-            return (u > 0).to(u.dtype)
-
-        @staticmethod
-        def backward(ctx: Any, grad: Any) -> Any:
-            (u,) = ctx.saved_tensors
-            return grad * torch.from_numpy(surrogate(u.detach().numpy(), slope))
+    Spike = spike_function(torch, lambda u: torch.from_numpy(surrogate(u.detach().numpy(), slope)))
 
     w = {k: torch.tensor(v, requires_grad=True) for k, v in net.weights.items()}
     alpha, kappa, theta = net.params

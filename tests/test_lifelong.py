@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from torch_oracle import spike_function
 
 from plasticore.refmodel import EWC, MLP, SGD, BPTTLearner, EligibilityTrace, LIFNetwork, SynapticIntelligence
 
@@ -24,16 +25,7 @@ def torch_per_sample_grads(net: LIFNetwork, x: np.ndarray, tgt: np.ndarray, loss
     """Per-sample BPTT gradients by autograd, one backward per batch element (its loss alone, batch 1)."""
     surrogate, slope = net.surrogate, net.surrogate_slope
 
-    class Spike(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx: Any, u: Any) -> Any:
-            ctx.save_for_backward(u)
-            return (u > 0).to(u.dtype)
-
-        @staticmethod
-        def backward(ctx: Any, grad: Any) -> Any:
-            (u,) = ctx.saved_tensors
-            return grad * torch.from_numpy(surrogate(u.detach().numpy(), slope))
+    Spike = spike_function(torch, lambda u: torch.from_numpy(surrogate(u.detach().numpy(), slope)))
 
     alpha, kappa, theta = net.params
     out: dict[str, list[np.ndarray]] = {k: [] for k in net.weights}

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from torch_oracle import spike_function
 
 from plasticore.refmodel import MLP, SGD, BPTTLearner, LIFNetwork, MetaLearner, Reptile
 from plasticore.refmodel.hessian import surrogate_derivative
@@ -38,16 +39,7 @@ def torch_psi(name: str, u: Any, slope: float) -> Any:
 def torch_lif_loss(net: LIFNetwork, w: dict[str, Any], x: np.ndarray, tgt: np.ndarray, loss: str) -> Any:
     name, slope = net.surrogate_name, net.surrogate_slope
 
-    class Spike(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx: Any, u: Any) -> Any:
-            ctx.save_for_backward(u)
-            return (u > 0).to(u.dtype)
-
-        @staticmethod
-        def backward(ctx: Any, grad: Any) -> Any:
-            (u,) = ctx.saved_tensors
-            return grad * torch_psi(name, u, slope)  # differentiable: double backward sees psi'
+    Spike = spike_function(torch, lambda u: torch_psi(name, u, slope))  # in torch: double backward sees psi'
 
     alpha, kappa, theta = net.params
     xt = torch.from_numpy(x)
