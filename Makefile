@@ -12,8 +12,14 @@ setup:
 test: setup
 	$(PY) -m pytest -q --durations=20
 
+# the reference-model tests only (no MyHDL elaboration, simulator or synthesis): about 1.5 min on 2 cores
+MODEL_TESTS := tests/test_online_o1*.py tests/test_rstdp.py tests/test_stp.py tests/test_homeostasis.py \
+	tests/test_structural.py tests/test_gradient*.py tests/test_callbacks.py tests/test_schedulers.py tests/test_lif.py \
+	tests/test_checkpoints.py tests/test_learner_convention.py tests/test_rough_edges.py tests/test_meta.py \
+	tests/test_lifelong.py tests/test_native.py tests/test_nir.py
+
 test-quick: setup
-	$(PY) -m pytest -q -m "not hw and not synth and not slow"
+	$(PY) -m pytest -q -m "not slow" $(MODEL_TESTS)
 
 test-long: setup
 	PLASTICORE_LONG=1 $(PY) -m pytest -q
