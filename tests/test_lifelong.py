@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from torch_oracle import spike_function
+from torch_oracle import lif_readout, spike_function
 
 from plasticore.refmodel import EWC, MLP, SGD, BPTTLearner, EligibilityTrace, LIFNetwork, SynapticIntelligence
 
@@ -27,24 +27,10 @@ def torch_per_sample_grads(net: LIFNetwork, x: np.ndarray, tgt: np.ndarray, loss
 
     Spike = spike_function(torch, lambda u: torch.from_numpy(surrogate(u.detach().numpy(), slope)))
 
-    alpha, kappa, theta = net.params
     out: dict[str, list[np.ndarray]] = {k: [] for k in net.weights}
     for b in range(x.shape[1]):
         w = {k: torch.tensor(v, requires_grad=True) for k, v in net.weights.items()}
-        xt = torch.from_numpy(x[:, b:b + 1])
-        v = torch.zeros(1, net.n_rec, dtype=torch.float64)
-        z = torch.zeros_like(v)
-        y = torch.zeros(1, net.n_out, dtype=torch.float64)
-        ys = []
-        for t in range(x.shape[0]):
-            v_new = alpha * v + xt[t] @ w["w_in"].T - theta * z.detach()
-            if "w_rec" in w:
-                v_new = v_new + z @ w["w_rec"].T
-            v = v_new
-            z = Spike.apply(v - theta)
-            y = kappa * y + z @ w["w_out"].T
-            ys.append(y)
-        ya = torch.stack(ys)
+        ya = lif_readout(torch, Spike, w, torch.from_numpy(x[:, b:b + 1]), net.params)
         if loss == "mse":
             value = 0.5 * ((ya - torch.from_numpy(tgt[:, b:b + 1])) ** 2).sum()
         else:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from torch_oracle import spike_function
+from torch_oracle import lif_readout, spike_function
 
 from plasticore.refmodel import MLP, SGD, BPTTLearner, LIFNetwork, MetaLearner, Reptile
 from plasticore.refmodel.hessian import surrogate_derivative
@@ -41,21 +41,7 @@ def torch_lif_loss(net: LIFNetwork, w: dict[str, Any], x: np.ndarray, tgt: np.nd
 
     Spike = spike_function(torch, lambda u: torch_psi(name, u, slope))  # in torch: double backward sees psi'
 
-    alpha, kappa, theta = net.params
-    xt = torch.from_numpy(x)
-    v = torch.zeros(x.shape[1], net.n_rec, dtype=torch.float64)
-    z = torch.zeros_like(v)
-    y = torch.zeros(x.shape[1], net.n_out, dtype=torch.float64)
-    ys = []
-    for t in range(x.shape[0]):
-        v_new = alpha * v + xt[t] @ w["w_in"].T - theta * z.detach()
-        if "w_rec" in w:
-            v_new = v_new + z @ w["w_rec"].T
-        v = v_new
-        z = Spike.apply(v - theta)
-        y = kappa * y + z @ w["w_out"].T
-        ys.append(y)
-    y_all = torch.stack(ys)
+    y_all = lif_readout(torch, Spike, w, torch.from_numpy(x), net.params)
     if loss == "mse":
         return 0.5 * ((y_all - torch.from_numpy(tgt)) ** 2).sum() / x.shape[1]
     return torch.nn.functional.cross_entropy(y_all.sum(0), torch.from_numpy(tgt))
