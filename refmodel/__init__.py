@@ -34,6 +34,7 @@ from .losses import LossKind, accuracy, cross_entropy_loss, mse_loss, predict_cl
 from .meta import MetaLearner, Reptile
 from .mlp import MLP
 from .nir_io import from_nir, online_rules_from_nir, to_nir
+from .o1_network import FixedLIFConfig, OnlineO1Network, fixed_lif_step
 from .online_o1 import (
     OnlineO1Config,
     OnlineO1Layer,
@@ -114,6 +115,7 @@ __all__ = [
     "EligibilityTrace",
     "ExponentialScheduler",
     "Feedback",
+    "FixedLIFConfig",
     "GradientLearner",
     "GradientTransform",
     "GrowthMode",
@@ -131,6 +133,7 @@ __all__ = [
     "OnlineO1Config",
     "OnlineO1Layer",
     "OnlineO1LayerState",
+    "OnlineO1Network",
     "OnlineO1Snapshot",
     "OnlineO1Synapse",
     "Optimizer",
@@ -165,6 +168,7 @@ __all__ = [
     "eprop_initial_state",
     "eprop_state_gradients",
     "eprop_step",
+    "fixed_lif_step",
     "from_nir",
     "homeostasis_experiment",
     "homeostasis_initial_state",
