@@ -74,7 +74,8 @@ class FixedLIFConfig:
             _check_int_type(name, getattr(self, name), lo, hi)
         _check_int_type("weight_offset", self.weight_offset, 0, 2**31 - 1)
         v = _check_int("membrane_bits", self.membrane_bits, 2, 32)
-        _check_int("leak_shift", self.leak_shift, 0, 30)
+        object.__setattr__(self, "membrane_bits", v)
+        object.__setattr__(self, "leak_shift", _check_int("leak_shift", self.leak_shift, 0, 30))
         top = (1 << (v - 1)) - 1
         if self.threshold is None:
             object.__setattr__(self, "threshold", max(1, 1 << (v - 2)))
@@ -83,14 +84,16 @@ class FixedLIFConfig:
             object.__setattr__(self, "threshold", _check_int("threshold", self.threshold, 1, top))
         if not isinstance(self.reset, str) or self.reset not in RESETS:
             raise ValueError(f"reset must be one of {list(RESETS)}, not {self.reset!r}")
-        _check_int("weight_offset", self.weight_offset, 0, 2**31 - 1)
+        object.__setattr__(self, "weight_offset", _check_int("weight_offset", self.weight_offset, 0, 2**31 - 1))
 
     @property
     def membrane_min(self) -> int:
+        """``-2^(V-1)``, the most negative membrane potential."""
         return -(1 << (self.membrane_bits - 1))
 
     @property
     def membrane_max(self) -> int:
+        """``2^(V-1) - 1``, the largest membrane potential."""
         return (1 << (self.membrane_bits - 1)) - 1
 
     def check_against(self, o1: OnlineO1Config) -> None:
@@ -100,6 +103,7 @@ class FixedLIFConfig:
                              f"{o1.weight_bits}), not {self.weight_offset}")
 
     def as_dict(self) -> dict[str, Any]:
+        """The five fields as a plain dict (JSON-ready; ``threshold`` resolved)."""
         return dataclasses.asdict(self)
 
 
@@ -148,10 +152,12 @@ class OnlineO1Network:
     # ---- views ----
     @property
     def o1_config(self) -> OnlineO1Config:
+        """The widths and shifts of the synapses' O(1) rule."""
         return self._o1
 
     @property
     def lif_config(self) -> FixedLIFConfig:
+        """The integer LIF neurons' configuration."""
         return self._lif
 
     @property
@@ -161,30 +167,37 @@ class OnlineO1Network:
 
     @property
     def n_pre(self) -> int:
+        """Number of inputs (columns of :attr:`weights`)."""
         return self._layer.n_pre
 
     @property
     def n_post(self) -> int:
+        """Number of LIF neurons (rows of :attr:`weights`)."""
         return self._layer.n_post
 
     @property
     def membrane(self) -> npt.NDArray[np.int64]:
-        return self._v
+        """Copy of the membrane potentials ``(n_post,)``, int64."""
+        return self._v.copy()
 
     @property
     def weights(self) -> npt.NDArray[Any]:
+        """Copy of the weights ``(n_post, n_pre)``, int64."""
         return self._layer.weights
 
     @property
     def eligibility(self) -> npt.NDArray[Any]:
+        """Copy of the eligibility ``(n_post, n_pre)``, int64."""
         return self._layer.eligibility
 
     @property
     def pre_traces(self) -> npt.NDArray[Any]:
+        """Copy of the pre traces ``(n_pre,)``, int64."""
         return self._layer.pre_traces
 
     @property
     def post_traces(self) -> npt.NDArray[Any]:
+        """Copy of the post traces ``(n_post,)``, int64."""
         return self._layer.post_traces
 
     # ---- dynamics ----
@@ -220,9 +233,13 @@ class OnlineO1Network:
         return {**self._layer.state_dict(), "lif_config": self._lif.as_dict(), "membrane": self._v.copy()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output; everything is checked before anything is written."""
         owner = "OnlineO1Network"
         st = check_keys(owner, state, ("config", "weight", "eligibility", "pre_trace", "post_trace", "lif_config",
                                        "membrane"))
+        if not isinstance(st["lif_config"], Mapping):
+            raise TypeError(f"{owner} state_dict['lif_config'] must be a dict (FixedLIFConfig.as_dict()), "
+                            f"not {type(st['lif_config']).__name__}")
         if dict(st["lif_config"]) != self._lif.as_dict():
             raise ValueError(f"{owner} state_dict['lif_config'] is for another configuration: "
                              f"{dict(st['lif_config'])!r} (this one has {self._lif.as_dict()!r})")
