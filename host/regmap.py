@@ -31,6 +31,9 @@ Effects of bad commands (nothing is ever lost: a rejected access changes no stat
   ``CONTROL`` mode bits and ``TICK_PERIOD`` work at any time (the spike input and the scalar reward are
   double-buffered).
 
+Reads fetch ahead (the core fetches up to two words beyond the one being shifted out); a read's error is
+recorded once the first byte of that word has been shifted out, so fetching ahead never sets one.
+
 Errors are sticky until written 1 to ``STATUS`` (write-1-to-clear).
 """
 
@@ -62,7 +65,9 @@ class Reg(enum.IntEnum):
     REWARD = 0x0C  # rw  scalar reward of the next timestep (two's complement, saturated to R bits)
     SPIKES_IN = 0x10  # w   address m: pre spikes 32m .. 32m+31 of the next timestep (bit b = neuron 32m+b)
     OUT_COUNT = 0x11  # r   number of post spikes of the last completed timestep
-    OUT_FIFO = 0x12  # r   pops one post-spike index (bit 31 = valid, bits 15..0 = index); 0 when empty
+    OUT_FIFO = 0x12  # r   address k: the k-th post-spike index of the last completed timestep, in spike order
+    #                      (bit 31 = valid, bits 15..0 = index; k >= OUT_COUNT reads 0; k >= n_post is ERR_ADDR).
+    #                      Read by index, without side effects, so an aborted or repeated frame loses nothing.
     SYN = 0x20  # rw  address row<<16|col: weight << 16 | (eligibility & 0xFFFF)
     PRE_TRACE = 0x21  # rw  address row
     POST_TRACE = 0x22  # rw  address col
