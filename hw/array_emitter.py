@@ -63,6 +63,19 @@ UP5K_SPRAMS = _UP5K.ram["spram"]
 SPRAM_MODEL_FILES = {"verilog": "SB_SPRAM256KA.v", "vhdl": "SB_SPRAM256KA.vhd"}
 
 
+def convert_with_models(top: Any, hdl: str, module_name: str, out_dir: str | Path, spram_model: bool) -> list[Path]:
+    """Convert the block factory ``top`` into ``out_dir`` (files in compile order, VHDL: MyHDL's package first);
+    with ``spram_model`` the ``SB_SPRAM256KA`` simulation model is written too, before the design."""
+    out = Path(out_dir)
+    files = convert_block(top, hdl, module_name, out)
+    key = hdl.lower()
+    if spram_model:
+        model = out / SPRAM_MODEL_FILES[key]
+        model.write_text(spram_verilog_model() if key == "verilog" else SPRAM_VHDL_MODEL)
+        files = [model, *files] if key == "verilog" else [*files[:-1], model, files[-1]]
+    return files
+
+
 def spram_fits(config: OnlineO1Config, n_pre: int, n_post: int, lanes: int, sprams: int = UP5K_SPRAMS) -> bool:
     """True when the parity-banked SPRAM layout holds the array in ``sprams`` SPRAMs."""
     width = config.weight_bits + config.trace_bits
@@ -155,14 +168,7 @@ class OnlineO1ArrayEmitter:
         VHDL: MyHDL's package first. With ``sim_models`` and ``memory == "spram"`` the ``SB_SPRAM256KA``
         simulation model comes before the design (simulation only).
         """
-        out = Path(out_dir)
-        files = convert_block(self._top, hdl, self.module_name, out)
-        key = hdl.lower()
-        if sim_models and self.memory == "spram":
-            model = out / SPRAM_MODEL_FILES[key]
-            model.write_text(spram_verilog_model() if key == "verilog" else SPRAM_VHDL_MODEL)
-            files = [model, *files] if key == "verilog" else [*files[:-1], model, files[-1]]
-        return files
+        return convert_with_models(self._top, hdl, self.module_name, out_dir, sim_models and self.memory == "spram")
 
     def generate(self, hdl: str = "verilog") -> str:
         """The synthesis HDL as one string (VHDL: the MyHDL package followed by the entity)."""
