@@ -16,7 +16,8 @@ test: setup
 MODEL_TESTS := tests/test_online_o1*.py tests/test_rstdp.py tests/test_stp.py tests/test_homeostasis.py \
 	tests/test_structural.py tests/test_gradient*.py tests/test_callbacks.py tests/test_schedulers.py tests/test_lif.py \
 	tests/test_checkpoints.py tests/test_learner_convention.py tests/test_rough_edges.py tests/test_meta.py \
-	tests/test_lifelong.py tests/test_native.py tests/test_nir.py
+	tests/test_lifelong.py tests/test_native.py tests/test_nir.py tests/test_o1_network.py tests/test_o1_tasks.py \
+	tests/test_host_driver.py
 
 test-quick: setup
 	$(PY) -m pytest -q -m "not slow" $(MODEL_TESTS)
@@ -33,6 +34,7 @@ bench: setup
 	$(PY) tools/training_speed_benchmark.py --output reports/training_speed.json
 	$(PY) tools/meta_learning_benchmark.py --iterations 15000 --output reports/meta_learning.json
 	$(PY) tools/continual_learning_benchmark.py --output reports/continual_learning.json
+	$(PY) tools/core_throughput_benchmark.py --output reports/core_throughput.json
 
 reports: setup
 	$(PY) tools/plasticity_report.py --out reports
@@ -44,6 +46,7 @@ lint: setup
 
 synth: setup
 	$(PY) -m plasticore.flows.synth
+	$(PY) -m plasticore.flows.board
 
 clean:
 	rm -rf build
