@@ -106,6 +106,13 @@ def ecp5_pll(f_out: float, f_in: float = 25.0) -> dict[str, Any]:
             else 0, "f_out_mhz": round(f, 4)}
 
 
+def board_pll(board: str, core_mhz: float | None = None) -> dict[str, Any]:
+    """The PLL settings of ``board`` for ``core_mhz`` (default: the board's core clock), by its FPGA family."""
+    b = _board(board)
+    mhz = b.core_mhz if core_mhz is None else core_mhz
+    return ice40_pll(mhz, b.osc_mhz) if b.target.family == "ice40" else ecp5_pll(mhz, b.osc_mhz)
+
+
 _RESET = """    // reset: until the PLL locks, for 16 clocks after, and while the button is pressed
     reg [1:0] btn_sync = 2'b00;
     reg [4:0] por = 5'd0;
@@ -126,11 +133,10 @@ _RESET = """    // reset: until the PLL locks, for 16 clocks after, and while th
 def board_top_verilog(board: str, core_module: str, core_mhz: float | None = None) -> str:
     """The Verilog of ``board_top`` for ``board`` around the core module ``core_module``."""
     b = _board(board)
-    mhz = b.core_mhz if core_mhz is None else core_mhz
+    p = board_pll(board, core_mhz)
     head = (f"// {BOARD_TOP}: the closed-loop core {core_module} on the {b.name} "
             "(plasticore.flows.board; build product).")
     if b.target.family == "ice40":
-        p = ice40_pll(mhz, b.osc_mhz)
         return "\n".join([
             head,
             f"// core clock {p['f_out_mhz']} MHz from the {b.osc_mhz:g} MHz oscillator (SB_PLL40_PAD).",
@@ -151,7 +157,6 @@ def board_top_verilog(board: str, core_module: str, core_mhz: float | None = Non
             "endmodule",
             "",
         ])
-    p = ecp5_pll(mhz, b.osc_mhz)
     return "\n".join([
         head,
         f"// core clock {p['f_out_mhz']} MHz from the {b.osc_mhz:g} MHz oscillator (EHXPLLL).",
@@ -266,9 +271,9 @@ def build_core(build: CoreBuild, *, build_root: Path, reports_root: Path, seeds:
     stat = json.loads((work / STAT_FILE).read_text())
     measured = measured_from_reports(target, stat, reports, em.module_name)
     bitstream = work / (f"{name}.bin" if target.family == "ice40" else f"{name}.bit")
-    pll = ice40_pll(core_mhz or b.core_mhz, b.osc_mhz) if target.family == "ice40" else ecp5_pll(
-        core_mhz or b.core_mhz, b.osc_mhz)
+    pll = board_pll(build.board, core_mhz)
     f_core = float(pll["f_out_mhz"])
+    ts_per_s = timesteps_per_second(build, f_core)
     record = {
         "board": b.name, "target": target.name, "name": build.name, "n_pre": build.n_pre, "n_post": build.n_post,
         "n_synapses": build.n_pre * build.n_post, "lanes": build.lanes, "memory": em.memory,
@@ -276,9 +281,8 @@ def build_core(build: CoreBuild, *, build_root: Path, reports_root: Path, seeds:
         "core_clock_mhz": f_core, "pll": pll, "timing_met": measured["fmax_min_mhz"] >= f_core,
         "bitstream": {"file": bitstream.name, "bytes": bitstream.stat().st_size if bitstream.exists() else 0},
         "cycles_per_timestep_10pct": em.cycles_per_timestep(round(0.1 * build.n_pre)),
-        "timesteps_per_s_10pct_at_core_clock": round(timesteps_per_second(build, f_core), 1),
-        "synaptic_updates_per_s_at_core_clock": round(timesteps_per_second(build, f_core) * build.n_pre
-                                                      * build.n_post),
+        "timesteps_per_s_10pct_at_core_clock": round(ts_per_s, 1),
+        "synaptic_updates_per_s_at_core_clock": round(ts_per_s * build.n_pre * build.n_post),
         "measured": measured,
     }
     write_record(reports_root / "board" / f"{b.name}-{build.name}.json", record)

@@ -29,9 +29,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "cocotb"))
 from bench_common import machine_info, progress
+from spi_master import frame_overhead_clocks
 
-from plasticore.flows.board import BOARDS, CORE_BUILDS, CoreBuild
+from plasticore.flows.board import BOARDS, CORE_BUILDS, CoreBuild, timesteps_per_second
 from plasticore.host.driver import CoreDriver
 from plasticore.host.regmap import SCK_DIVIDER_MIN
 from plasticore.host.sim import SimulatedCore
@@ -40,9 +42,8 @@ from plasticore.refmodel.o1_network import OnlineO1Network
 from plasticore.refmodel.o1_tasks import large_task_setup, run_task, small_task_setup
 
 ROOT = Path(__file__).resolve().parents[1]
-# tests/cocotb/spi_master.SpiMaster with its defaults (cs_setup = cs_hold = cs_gap = 8, divider 8): a frame of
-# n bytes takes 64 n + 17 clocks (one edge to start, setup 8, the bits, hold 8 - 4, gap 8, minus the last low half)
-FRAME_CLOCKS = 17
+# the per-frame overhead of tests/cocotb/spi_master.SpiMaster with its defaults (the RTL run's master)
+FRAME_CLOCKS = frame_overhead_clocks(SCK_DIVIDER_MIN)
 SEED = 7
 
 
@@ -119,7 +120,7 @@ def project(build: CoreBuild, steps: int, activity: float, reports: Path, train_
         "frames_per_step": round((core.frames - f0) / steps, 1),
         "core_clock_mhz": f_core, "sck_mhz": round(f_core / SCK_DIVIDER_MIN, 3),
         "timesteps_per_s_lockstep": round(f_core * 1e6 / clocks, 1),
-        "timesteps_per_s_compute_only": round(f_core * 1e6 / busy, 1),
+        "timesteps_per_s_compute_only": round(timesteps_per_second(build, f_core, activity), 1),
         "synaptic_updates_per_s_lockstep": round(f_core * 1e6 / clocks * build.n_pre * build.n_post),
     }
     if rec:

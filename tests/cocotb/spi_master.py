@@ -37,6 +37,13 @@ def _bit(value: Any) -> int:
     return int(s)
 
 
+def frame_overhead_clocks(divider: int = 8, cs_setup: int = 8, cs_hold: int = 8, cs_gap: int = 8) -> int:
+    """Clocks of one :meth:`SpiMaster.transfer` beyond ``8 * divider`` per byte: the first edge, the setup, the
+    hold after the last rise (instead of its low half) and the gap (17 with the defaults)."""
+    high = divider // 2
+    return 1 + cs_setup - (divider - high) + max(cs_hold - high, 0) + cs_gap
+
+
 class SpiMaster:
     """Mode-0 SPI master driving ``sck``, ``cs_n``, ``mosi`` and sampling ``miso``, timed in ``dut_clk`` clocks.
 
