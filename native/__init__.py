@@ -1,6 +1,6 @@
 """plasticore.native: the Rust fast path of the O(1) rule (``native/``, bound with ``ctypes``).
 
-* :func:`is_available` - whether the library is built and loads;
+* :func:`is_available` - whether the library is built and loads; :func:`simd_level` - its kernel's code path;
 * :class:`RustOnlineO1Synapse` - the seed's per-synapse API (one foreign call per step: a compatibility
   shim, not a fast path);
 * ``OnlineO1Layer(..., backend="native")`` in :mod:`plasticore.refmodel.online_o1` - the batched backend,
@@ -26,7 +26,14 @@ from plasticore.refmodel.online_o1 import (
     saturate,
 )
 
-from ._ffi import NativeLayerHandle, NativeSynapseHandle, NativeUnavailableError, library_path, load_library
+from ._ffi import (
+    NativeLayerHandle,
+    NativeSynapseHandle,
+    NativeUnavailableError,
+    library_path,
+    load_library,
+    simd_level,
+)
 
 __all__ = [
     "NativeLayerHandle",
@@ -34,6 +41,7 @@ __all__ = [
     "RustOnlineO1Synapse",
     "is_available",
     "library_path",
+    "simd_level",
 ]
 
 

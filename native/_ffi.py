@@ -28,6 +28,7 @@ __all__ = [
     "default_threads",
     "library_path",
     "load_library",
+    "simd_level",
 ]
 
 LIBRARY_NAME = {"darwin": "libplasticore_native.dylib", "win32": "plasticore_native.dll"}.get(
@@ -71,6 +72,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "pc_o1_layer_word_bytes": (i32, [vp]),
         "pc_o1_layer_field_ptr": (vp, [vp, i32]),
         "pc_o1_layer_step": (i32, [vp, vp, vp, i64, vp]),
+        "pc_simd_level": (i32, []),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)
@@ -110,6 +112,15 @@ def library_path() -> Path | None:
     except NativeUnavailableError:
         return None
     return _lib_path
+
+
+SIMD_LEVELS = {0: "portable", 1: "avx2", 2: "avx512"}
+
+
+def simd_level() -> str:
+    """The layer kernel's code path in this process: ``"avx512"``, ``"avx2"`` or ``"portable"`` (detected once;
+    ``$PLASTICORE_NATIVE_SIMD=avx2|portable`` caps it). :class:`NativeUnavailableError` without the library."""
+    return SIMD_LEVELS[int(load_library().pc_simd_level())]
 
 
 def _check(status: int, what: str) -> None:

@@ -319,6 +319,75 @@ def test_threaded_large_layer_is_bit_exact() -> None:
     assert np.array_equal(a.pre_traces, b.pre_traces) and np.array_equal(a.post_traces, b.post_traces)
 
 
+# Row widths that run the vector bodies of every code path (AVX-512: 16 i32 / 8 i64 lanes, unrolled; AVX2
+# half that) and their remainders, not only the scalar tail that layers of 1-4 columns reach.
+WIDE_N_PRE = (7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 129)
+
+
+def wide_parity(seed: int, n_cases: int) -> int:
+    """Native vs NumPy layer on every field after every step for ``n_cases`` random wide layers over the
+    full config ranges (random in-range start states, sparse and dense spikes, scalar and per-post rewards,
+    out-of-range rewards). Raises ``AssertionError`` naming the case on the first difference; returns the
+    number of steps compared. Also run in child processes, one per SIMD level."""
+    rng = np.random.default_rng(seed)
+    compared = 0
+    for case in range(n_cases):
+        c = OnlineO1Config(weight_bits=int(rng.integers(1, 32)), trace_bits=int(rng.integers(2, 31)),
+                           reward_bits=int(rng.integers(1, 31)), learning_shift=int(rng.integers(0, 31)),
+                           trace_decay_shift=int(rng.choice([0, 1, 2, 4, int(rng.integers(0, 31))])))
+        n_pre, n_post = int(rng.choice(WIDE_N_PRE)), int(rng.integers(1, 7))
+        lo, hi = c.eligibility_range
+        start = {"config": c.as_dict(),
+                 "weight": rng.integers(0, c.max_weight, (n_post, n_pre), endpoint=True),
+                 "eligibility": rng.integers(lo, hi, (n_post, n_pre), endpoint=True),
+                 "pre_trace": rng.integers(0, c.max_trace, n_pre, endpoint=True),
+                 "post_trace": rng.integers(0, c.max_trace, n_post, endpoint=True)}
+        native = OnlineO1Layer(c, n_pre, n_post, backend="native")
+        ref = OnlineO1Layer(c, n_pre, n_post, backend="numpy")
+        native.load_state_dict(start)
+        ref.load_state_dict(start)
+        p = float(rng.choice([0.05, 0.5, 0.95]))
+        for t in range(12):
+            pre, post = rng.random(n_pre) < p, rng.random(n_post) < p
+            big = 2 ** int(rng.integers(1, 62))
+            r: Any = (int(rng.integers(-big, big)) if t % 2 else rng.integers(-big, big, n_post))
+            if t == 5:
+                r = 0  # a step without learning (the kernels' r == 0 rows)
+            native.step(pre, post, r)
+            ref.step(pre, post, r)
+            a, b = native.state_dict(), ref.state_dict()
+            for k in ("weight", "eligibility", "pre_trace", "post_trace"):
+                assert np.array_equal(a[k], b[k]), f"case {case} ({c!r}, {n_pre}x{n_post}) step {t}: {k} differs"
+            compared += 1
+    return compared
+
+
+def test_wide_layers_equal_numpy_on_this_machines_code_path() -> None:
+    assert wide_parity(seed=11, n_cases=150) == 150 * 12
+
+
+@pytest.mark.parametrize("level", ["portable", "avx2", "avx512"])
+def test_wide_layers_equal_numpy_on_every_simd_path(level: str) -> None:
+    """Each kernel code path in its own process (the level is detected once per process), checked to be the
+    path that actually ran; a path this CPU lacks is skipped with that reason."""
+    import os
+    import sys
+
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import test_native as t; "
+            "from plasticore.native import simd_level; "
+            "n = t.wide_parity(seed=23, n_cases=120); print(simd_level(), n)")
+    env = {**os.environ, "PLASTICORE_NATIVE_SIMD": level}
+    proc = subprocess.run([sys.executable, "-c", code, str(Path(__file__).resolve().parent)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ran, n = proc.stdout.split()
+    if ran != level:
+        order = ["portable", "avx2", "avx512"]
+        assert order.index(ran) < order.index(level), f"asked for {level}, ran {ran}"
+        pytest.skip(f"this CPU has no {level} (the library ran {ran})")
+    assert int(n) == 120 * 12
+
+
 def test_empty_layers_step() -> None:
     for n_pre, n_post in ((0, 3), (3, 0), (0, 0)):
         layer = OnlineO1Layer(OnlineO1Config(), n_pre, n_post, backend="native")

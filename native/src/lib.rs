@@ -17,6 +17,7 @@
 //! boundary: every body runs under `catch_unwind`):
 //!
 //! * `pc_o1_synapse_new / _free / _step / _get_state / _set_state`: one synapse (i64 fields);
+//! * `pc_simd_level`: the kernel's code path (2 AVX-512, 1 AVX2, 0 portable);
 //! * `pc_o1_layer_new / _free / _step / _field_ptr / _word_bytes`: a dense `(n_post, n_pre)` layer, one call
 //!   per timestep. The layer owns its state (weights, eligibility row-major `(n_post, n_pre)`, pre and post
 //!   traces) in words of the width NumPy uses (`i32` when `max(T, W, R + T) + 2 <= 32`, else `i64`);
@@ -260,7 +261,6 @@ struct RowParams<X> {
 
 /// 2 = AVX-512 (F, BW, VL, DQ), 1 = AVX2, 0 = portable; detected once. `PLASTICORE_NATIVE_SIMD=avx2|portable`
 /// caps it (for benchmarks comparing the code paths; all paths compute the same integers).
-#[allow(dead_code)]
 fn simd_level() -> u8 {
     static LEVEL: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
     *LEVEL.get_or_init(|| {
@@ -285,6 +285,13 @@ fn simd_level() -> u8 {
     })
 }
 
+/// The code path the layer kernel runs on this machine: 2 = AVX-512, 1 = AVX2, 0 = portable (after the
+/// `PLASTICORE_NATIVE_SIMD` cap). Lets callers check which path a parity test exercised.
+#[no_mangle]
+pub extern "C" fn pc_simd_level() -> i32 {
+    guard(0, || simd_level() as i32)
+}
+
 macro_rules! layer_kernels {
     ($modname:ident, $x:ty) => {
         mod $modname {
@@ -292,11 +299,12 @@ macro_rules! layer_kernels {
             const SIGN: u32 = <$x>::BITS - 1;
 
             /// One row (post neuron): `e`, `w` updated in place; `pre_eff[i]` = M or the old pre trace,
-            /// `pre_mask[i]` = -1 where pre spiked; `post_on` = -1 if this post neuron spiked; `post_old` its
-            /// old trace; `r` its saturated reward.
+            /// `pre_mask[i]` = -1 where pre spiked; `POST` = this post neuron spiked (the potentiation term
+            /// `pre_eff` is then added; the 95% of rows without a post spike skip it); `post_old` its old
+            /// trace; `r` its saturated reward.
             #[inline(always)]
-            fn row<const DECAY: bool, const LEARN: bool>(w: &mut [$x], e: &mut [$x], pre_eff: &[$x],
-                                                         pre_mask: &[$x], post_on: $x, post_old: $x, r: $x,
+            fn row<const DECAY: bool, const LEARN: bool, const POST: bool>(w: &mut [$x], e: &mut [$x], pre_eff: &[$x],
+                                                         pre_mask: &[$x], post_old: $x, r: $x,
                                                          p: RowParams<$x>) {
                 let n = e.len();
                 let (w, pre_eff, pre_mask) = (&mut w[..n], &pre_eff[..n], &pre_mask[..n]);
@@ -307,7 +315,10 @@ macro_rules! layer_kernels {
                         let b = (x >> SIGN) & p.bias;
                         x = x.wrapping_sub(x.wrapping_add(b) >> p.s);
                     }
-                    x = x.wrapping_add(pre_eff[i] & post_on).wrapping_sub(pre_mask[i] & post_old);
+                    if POST {
+                        x = x.wrapping_add(pre_eff[i]);
+                    }
+                    x = x.wrapping_sub(pre_mask[i] & post_old);
                     x = x.max(p.e_lo).min(p.e_hi);
                     e[i] = x;
                     if LEARN {
@@ -325,11 +336,20 @@ macro_rules! layer_kernels {
                 }
                 for (j, (wr, er)) in w.chunks_exact_mut(n_pre).zip(e.chunks_exact_mut(n_pre)).enumerate() {
                     let (on, old, rj) = (post_on[j], post_old[j], r[j]);
-                    match (decay, rj != 0) {
-                        (true, true) => row::<true, true>(wr, er, pre_eff, pre_mask, on, old, rj, p),
-                        (true, false) => row::<true, false>(wr, er, pre_eff, pre_mask, on, old, rj, p),
-                        (false, true) => row::<false, true>(wr, er, pre_eff, pre_mask, on, old, rj, p),
-                        (false, false) => row::<false, false>(wr, er, pre_eff, pre_mask, on, old, rj, p),
+                    macro_rules! go {
+                        ($d:literal, $l:literal, $q:literal) => {
+                            row::<$d, $l, $q>(wr, er, pre_eff, pre_mask, old, rj, p)
+                        };
+                    }
+                    match (decay, rj != 0, on != 0) {
+                        (true, true, true) => go!(true, true, true),
+                        (true, true, false) => go!(true, true, false),
+                        (true, false, true) => go!(true, false, true),
+                        (true, false, false) => go!(true, false, false),
+                        (false, true, true) => go!(false, true, true),
+                        (false, true, false) => go!(false, true, false),
+                        (false, false, true) => go!(false, false, true),
+                        (false, false, false) => go!(false, false, false),
                     }
                 }
             }
