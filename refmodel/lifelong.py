@@ -25,10 +25,10 @@ diverges once ``eta c > 2``):
   ``theta* <-`` the latest weights (``mode="online"``).
 * **Synaptic Intelligence** (Zenke, Poole & Ganguli 2017, *Continual learning through synaptic
   intelligence*, ICML): during training the path integral ``omega -= g * Delta theta`` of the task
-  gradient along the weight trajectory; at the end of a task ``Omega += omega / (Delta_task^2 + xi)``
-  (``Delta_task`` the task's total weight change; ``omega`` clipped at 0, since a negative contribution
-  from steps that raised the loss would make the penalty non-convex), ``omega <- 0``, ``theta* <-`` the
-  weights. The penalty is ``c sum Omega (theta - theta*)^2``, i.e. ``c_1 = 2 c Omega`` above.
+  gradient along the weight trajectory; at the end of a task ``Omega <- max(Omega + omega / (Delta_task^2 +
+  xi), 0)`` (``Delta_task`` the task's total weight change; the sum is rectified as in the authors' code,
+  ganguli-lab/pathint, so the penalty stays convex while a task with a negative path integral can lower a
+  weight's earlier importance), ``omega <- 0``, ``theta* <-`` the weights. The penalty is ``c sum Omega (theta - theta*)^2``, i.e. ``c_1 = 2 c Omega`` above.
 """
 
 from __future__ import annotations
@@ -255,13 +255,17 @@ class SynapticIntelligence(QuadraticPenalty):
         return super().__call__(grads, w)
 
     def consolidate(self) -> dict[str, Array]:
-        """End of a task: ``Omega += omega / (Delta^2 + xi)``, ``omega <- 0``, anchor at the current weights.
-        Returns the new ``Omega``."""
+        """End of a task: ``Omega <- max(Omega + omega / (Delta^2 + xi), 0)``, ``omega <- 0``, anchor at the
+        current weights. Returns the new ``Omega``.
+
+        The rectification of the *sum* is the authors' reference code (``tf.nn.relu`` of the accumulated
+        ``omega`` in ganguli-lab/pathint, ``PATH_INT_PROTOCOL`` with ``omega_decay="sum"``): a task whose path
+        integral is negative for a weight lowers that weight's earlier importance, never below 0."""
         w = self.weights
         self._flush(w)
         for k in w:
             delta = w[k] - self.task_start[k]
-            self.importance[k] = self.importance[k] + np.maximum(self.omega[k], 0.0) / (delta**2 + self.xi)
+            self.importance[k] = np.maximum(self.importance[k] + self.omega[k] / (delta**2 + self.xi), 0.0)
             self.omega[k] = np.zeros_like(w[k])
         self.anchor = {k: v.copy() for k, v in w.items()}
         self.task_start = {k: v.copy() for k, v in w.items()}

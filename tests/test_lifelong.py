@@ -238,20 +238,43 @@ def _bench() -> ModuleType:
 
 
 def test_consolidation_cuts_forgetting_of_permuted_spiking_tasks() -> None:
-    """Three permuted rate-pattern tasks on a feed-forward LIF classifier, three seeds (about 5 s): plain
-    fine-tuning forgets task 1 badly; EWC (lambda 1e3) and SI (c 10) must cut that forgetting by >= 50% and
-    raise the final mean accuracy by >= 8 points (the benchmark reports the full-goal numbers). Broken
-    consolidation (no pull toward the anchors, a wrong Fisher) leaves them at the fine-tuning level."""
+    """Three permuted sparse rate-pattern tasks on a feed-forward LIF classifier, held-out seeds 0-2 (about
+    5 s), at the strengths the benchmark chose on its validation seeds (EWC and online EWC lambda 1e5, SI c
+    100): plain fine-tuning forgets task 1; each method must cut that forgetting by >= 50% and raise the final
+    mean accuracy by >= 10 points, the issue's goal. Broken consolidation (no pull toward the anchors, a wrong
+    Fisher or importance) leaves them at the fine-tuning level."""
     bench = _bench()
-    res: dict[str, list[dict[str, Any]]] = {"finetune": [], "ewc": [], "si": []}
+    strength = {"ewc": 1e5, "online_ewc": 1e5, "si": 100.0}
+    res: dict[str, list[dict[str, Any]]] = {"finetune": [], "ewc": [], "online_ewc": [], "si": []}
     for seed in range(3):
         tasks = bench.make_tasks(seed)
         res["finetune"].append(bench.run("finetune", tasks, seed=seed))
-        res["ewc"].append(bench.run("ewc", tasks, strength=1e3, seed=seed))
-        res["si"].append(bench.run("si", tasks, strength=10.0, seed=seed))
+        for m, st in strength.items():
+            res[m].append(bench.run(m, tasks, strength=st, seed=seed))
     forget = {m: float(np.mean([r["forgetting_task1"] for r in rs])) for m, rs in res.items()}
     mean = {m: float(np.mean([r["mean_final"] for r in rs])) for m, rs in res.items()}
-    assert forget["finetune"] > 0.4  # the protocol really produces catastrophic forgetting
-    for m in ("ewc", "si"):
+    assert forget["finetune"] > 0.25  # the protocol really produces catastrophic forgetting
+    for m in strength:
         assert forget[m] <= 0.5 * forget["finetune"], (m, forget)
-        assert mean[m] >= mean["finetune"] + 0.08, (m, mean)
+        assert mean[m] >= mean["finetune"] + 0.10, (m, mean)
+
+
+def test_synaptic_intelligence_rectifies_the_accumulated_importance() -> None:
+    """``Omega <- max(Omega + omega / (Delta^2 + xi), 0)`` (the authors' code): a second task whose path
+    integral is negative lowers the first task's importance, and never below zero."""
+    net = MLP((2, 2, 1), seed=0)
+    si = SynapticIntelligence(net, c=1.0, xi=0.5)
+    k = next(iter(net.weights))
+    shape = net.weights[k].shape
+    zero = {q: np.zeros_like(v) for q, v in net.weights.items()}
+    si.accumulate({**zero, k: np.full(shape, -1.0)}, {**zero, k: np.full(shape, 1.0)})  # omega = +1
+    net.weights[k][...] += 1.0
+    first = si.consolidate()[k]
+    assert np.allclose(first, 1.0 / (1.0 + 0.5))
+    si.accumulate({**zero, k: np.full(shape, 0.25)}, {**zero, k: np.full(shape, 1.0)})  # omega = -0.25
+    net.weights[k][...] += 1.0
+    second = si.consolidate()[k]
+    assert np.allclose(second, first - 0.25 / 1.5)  # lowered, not clipped per task
+    si.accumulate({**zero, k: np.full(shape, 10.0)}, {**zero, k: np.full(shape, 1.0)})  # omega = -10
+    net.weights[k][...] += 1.0
+    assert np.all(si.consolidate()[k] == 0.0)  # the sum is rectified at zero
