@@ -28,7 +28,8 @@ diverges once ``eta c > 2``):
   gradient along the weight trajectory; at the end of a task ``Omega <- max(Omega + omega / (Delta_task^2 +
   xi), 0)`` (``Delta_task`` the task's total weight change; the sum is rectified as in the authors' code,
   ganguli-lab/pathint, so the penalty stays convex while a task with a negative path integral can lower a
-  weight's earlier importance), ``omega <- 0``, ``theta* <-`` the weights. The penalty is ``c sum Omega (theta - theta*)^2``, i.e. ``c_1 = 2 c Omega`` above.
+  weight's earlier importance), ``omega <- 0``, ``theta* <-`` the weights. The penalty is
+  ``c sum Omega (theta - theta*)^2``, i.e. ``c_1 = 2 c Omega`` above.
 """
 
 from __future__ import annotations
