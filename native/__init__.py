@@ -77,6 +77,12 @@ class RustOnlineO1Synapse:
         self._h = NativeSynapseHandle(
             (c.weight_bits, c.trace_bits, c.reward_bits, c.learning_shift, c.trace_decay_shift), w0)
 
+    @staticmethod
+    def is_available() -> bool:
+        """The seed's ``RustOnlineO1Synapse.is_available()``: whether the native library is built and loads
+        (callable on the class, before any synapse exists; same as :func:`plasticore.native.is_available`)."""
+        return is_available()
+
     @property
     def config(self) -> OnlineO1Config:
         """The widths and shifts of the rule."""

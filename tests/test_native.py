@@ -158,8 +158,9 @@ def test_huge_python_int_rewards_saturate() -> None:
 def test_default_synapse_matches_seed_example() -> None:
     from plasticore.native import RustOnlineO1Synapse, is_available
 
-    assert is_available()
+    assert is_available() and RustOnlineO1Synapse.is_available()
     syn = RustOnlineO1Synapse(initial_weight=100)
+    assert syn.is_available()
     assert syn.step(pre_spike=True, post_spike=False, reward=0) == OnlineO1Snapshot(100, 4095, 0, 0)
     assert syn.per_synapse_state_bits == 16 + 3 * 12
 
@@ -261,6 +262,10 @@ def test_native_without_library_is_a_clear_error_and_auto_falls_back(monkeypatch
     layer = OnlineO1Layer(OnlineO1Config(), 2, 2, backend="auto")
     assert layer.backend == "numpy"
     layer.step([1, 0], [0, 1], 3)
+    import plasticore.native as native
+
+    monkeypatch.setattr(native, "load_library", missing)
+    assert not native.is_available() and not native.RustOnlineO1Synapse.is_available()
 
 
 def test_state_dict_moves_between_backends_and_stepping_continues_identically() -> None:
