@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import machine_info
+from bench_common import machine_info, progress
 
 from plasticore.refmodel import EWC, Adam, BPTTLearner, LIFNetwork, SynapticIntelligence, accuracy
 
@@ -116,17 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     val_seeds, test_seeds = list(range(100, 100 + args.val_seeds)), list(range(args.seeds))
-    n_jobs = len(val_seeds) * (1 + sum(map(len, GRID.values()))) + len(test_seeds) * (1 + len(METHODS))
-    done = 0
 
     def runs(method: str, seeds: list[int], strength: float, cache: dict[int, Any]) -> list[dict[str, Any]]:
-        nonlocal done
-        out = []
-        for seed in seeds:
-            out.append(run(method, cache[seed], strength=strength, seed=seed))
-            done += 1
-        print(f"\r{done}/{n_jobs} runs", end="", file=sys.stderr, flush=True)
-        return out
+        return [run(method, cache[seed], strength=strength, seed=seed)
+                for seed in progress(seeds, f"{method} {strength:g}")]
 
     val_tasks = {s: make_tasks(s) for s in val_seeds}
     val_base = runs("finetune", val_seeds, 0.0, val_tasks)
@@ -144,7 +137,6 @@ def main(argv: list[str] | None = None) -> int:
         r = runs(m, test_seeds, chosen[m], test_tasks)
         rows += r
         summary[m] = {"strength": chosen[m], **summarize(r, test_base)}
-    print(file=sys.stderr)
     goal = {"forgetting_cut": 0.5, "mean_gain_points": 10.0}
     meets = {m: summary[m]["forgetting_cut"] >= goal["forgetting_cut"]
              and summary[m]["mean_gain_points"] >= goal["mean_gain_points"] for m in METHODS}
