@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from plasticore.native._ffi import SIMD_LEVELS
 from plasticore.refmodel.online_o1 import OnlineO1Config, OnlineO1Layer, OnlineO1Snapshot, OnlineO1Synapse
 
 CRATE = Path(__file__).resolve().parent.parent / "native"
@@ -371,7 +372,10 @@ def test_wide_layers_equal_numpy_on_this_machines_code_path() -> None:
     assert wide_parity(seed=11, n_cases=150) == 150 * 12
 
 
-@pytest.mark.parametrize("level", ["portable", "avx2", "avx512"])
+SIMD_ORDER = [SIMD_LEVELS[k] for k in sorted(SIMD_LEVELS)]  # the library's level numbers: portable < avx2 < avx512
+
+
+@pytest.mark.parametrize("level", SIMD_ORDER)
 def test_wide_layers_equal_numpy_on_every_simd_path(level: str) -> None:
     """Each kernel code path in its own process (the level is detected once per process), checked to be the
     path that actually ran; a path this CPU lacks is skipped with that reason."""
@@ -387,8 +391,7 @@ def test_wide_layers_equal_numpy_on_every_simd_path(level: str) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     ran, n = proc.stdout.split()
     if ran != level:
-        order = ["portable", "avx2", "avx512"]
-        assert order.index(ran) < order.index(level), f"asked for {level}, ran {ran}"
+        assert SIMD_ORDER.index(ran) < SIMD_ORDER.index(level), f"asked for {level}, ran {ran}"
         pytest.skip(f"this CPU has no {level} (the library ran {ran})")
     assert int(n) == 120 * 12
 

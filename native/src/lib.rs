@@ -303,9 +303,10 @@ macro_rules! layer_kernels {
             /// `pre_eff` is then added; the 95% of rows without a post spike skip it); `post_old` its old
             /// trace; `r` its saturated reward.
             #[inline(always)]
-            fn row<const DECAY: bool, const LEARN: bool, const POST: bool>(w: &mut [$x], e: &mut [$x], pre_eff: &[$x],
-                                                         pre_mask: &[$x], post_old: $x, r: $x,
-                                                         p: RowParams<$x>) {
+            fn row<const DECAY: bool, const LEARN: bool, const POST: bool>(
+                w: &mut [$x], e: &mut [$x], pre_eff: &[$x], pre_mask: &[$x], post_old: $x, r: $x,
+                p: RowParams<$x>,
+            ) {
                 let n = e.len();
                 let (w, pre_eff, pre_mask) = (&mut w[..n], &pre_eff[..n], &pre_mask[..n]);
                 for i in 0..n {
