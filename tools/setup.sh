@@ -45,9 +45,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$digest" ]; then
-  echo "[setup] pip install -e .[dev,hw,synth,plot]"
+  echo "[setup] pip install -e .[dev,hw,synth,plot,distributed]"
   pip_q install -q --upgrade pip >/dev/null
-  pip_q install -q -e "$ROOT[dev,hw,synth,plot]"
+  pip_q install -q -e "$ROOT[dev,hw,synth,plot,distributed]"
   # The declared optional extras for the cross-checks (pyproject.toml): `torch` (the autodiff oracle of the
   # gradient tests; a CPU wheel is on this machine's disk) and `snntorch` (the training benchmark's baseline;
   # installed --no-deps so it keeps that CPU torch instead of pulling another build).
