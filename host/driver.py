@@ -14,7 +14,9 @@ simulation. It is the hardware counterpart of :class:`~plasticore.refmodel.o1_ne
 Layers: :meth:`~CoreDriver.read` / :meth:`~CoreDriver.write` build frames (command, 32-bit big-endian address,
 a dummy byte for reads, 32-bit big-endian words); :meth:`~CoreDriver.identify`, :meth:`~CoreDriver.status`,
 the timestep calls (:meth:`~CoreDriver.write_spikes`, :meth:`~CoreDriver.set_reward`, :meth:`~CoreDriver.tick`,
-:meth:`~CoreDriver.wait_idle`, :meth:`~CoreDriver.read_outputs`, :meth:`~CoreDriver.step`) and the state
+:meth:`~CoreDriver.wait_idle`, :meth:`~CoreDriver.read_out_spikes`, :meth:`~CoreDriver.read_out_spikes_at`,
+:meth:`~CoreDriver.read_outputs`,
+:meth:`~CoreDriver.step`, and :meth:`~CoreDriver.run`, which overlaps the traffic with the steps) and the state
 (:meth:`~CoreDriver.load_network`, :meth:`~CoreDriver.read_network`, the format of
 :meth:`OnlineO1Network.state_dict`) sit on top. :attr:`~CoreDriver.frames` and
 :attr:`~CoreDriver.bytes_transferred` count the traffic for throughput reports.
@@ -264,7 +266,7 @@ class CoreDriver:
 
     def status(self) -> Status:
         """The ``STATUS`` word."""
-        return Status(self.read(Reg.STATUS)[0] & 0x1F)
+        return Status(self.read(Reg.STATUS)[0] & 0x3F)
 
     def clear_errors(self) -> None:
         """Clear every sticky error bit (write 1 to clear)."""
@@ -300,7 +302,9 @@ class CoreDriver:
     def write_spikes(self, pre_spikes: npt.ArrayLike) -> None:
         """Write the spikes of the next timestep: only nonzero words, runs of consecutive ones as bursts (the
         core clears each word after a timestep uses it, so the zero words are zero already)."""
-        words = self.spike_words(pre_spikes)
+        self._write_spike_words(self.spike_words(pre_spikes))
+
+    def _write_spike_words(self, words: list[int]) -> None:
         m = 0
         while m < len(words):
             if not words[m]:
@@ -314,7 +318,7 @@ class CoreDriver:
 
     def _write_control(self, bits: int) -> None:
         self.write(Reg.CONTROL, 0, [bits])
-        self._control = bits & ~int(Control.TICK)
+        self._control = bits & ~int(Control.TICK | Control.TICK_NEXT)  # the mode bits (the strobes read 0)
 
     def set_reward(self, reward: npt.ArrayLike) -> None:
         """The reward of the next timestep: one int (``REWARD``, scalar mode) or one per neuron (``REWARD_VEC``,
@@ -374,16 +378,91 @@ class CoreDriver:
             out.append(idx)
         return np.array(out, dtype=np.int64)
 
+    def read_out_spikes(self) -> npt.NDArray[np.bool_]:
+        """The post spikes ``(n_post,)`` of the last completed timestep from one ``OUT_SPIKES`` burst
+        (``ceil(n_post / 32)`` packed words, whatever the number of spikes); the bits past ``n_post`` must be 0."""
+        return self._unpack_out(self.read(Reg.OUT_SPIKES, 0, -(-self.n_post // SPIKES_PER_WORD)), "OUT_SPIKES")
+
+    def _unpack_out(self, read: list[int], reg: str) -> npt.NDArray[np.bool_]:
+        n = self.n_post
+        words = np.array(read, dtype=np.uint64)
+        bits = (words[:, None] >> np.arange(SPIKES_PER_WORD, dtype=np.uint64)) & np.uint64(1)
+        flat = bits.reshape(-1).astype(bool)
+        if flat[n:].any():
+            raise CoreError(f"{reg} has bits set past n_post = {n}: words {[f'0x{int(w):08x}' for w in words]}")
+        return flat[:n]
+
+    def read_out_spikes_at(self, step: int) -> npt.NDArray[np.bool_]:
+        """The post spikes ``(n_post,)`` of timestep ``step`` (``STEP`` when it started) from its ``OUT_SPIKES_AT``
+        bank: valid from the end of that step until the end of step ``step + 2``."""
+        step = _int("step", step, 0, (1 << 63) - 1)
+        return self._unpack_out(self.read(Reg.OUT_SPIKES_AT, (step & 1) << SYN_COL_BITS,
+                                          -(-self.n_post // SPIKES_PER_WORD)), "OUT_SPIKES_AT")
+
     def step(self, pre_spikes: npt.ArrayLike, reward: npt.ArrayLike = 0) -> npt.NDArray[np.bool_]:
-        """One timestep in lockstep (spikes, reward, tick, wait, outputs): the post spikes ``(n_post,)``, like
-        :meth:`OnlineO1Network.step`."""
+        """One timestep in lockstep (spikes, reward, tick, wait, outputs from :meth:`read_out_spikes`): the post
+        spikes ``(n_post,)``, like :meth:`OnlineO1Network.step`."""
         self.write_spikes(pre_spikes)
         self.set_reward(reward)
         self.tick()
         self.wait_idle()
-        z = np.zeros(self.n_post, dtype=bool)
-        z[self.read_outputs()] = True
-        return z
+        return self.read_out_spikes()
+
+    def run(self, pre_spikes: npt.ArrayLike, rewards: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """``T`` timesteps back to back, the host traffic hidden behind the computation: the post spikes
+        ``(T, n_post)``, equal to ``T`` calls of :meth:`step` (and of :meth:`OnlineO1Network.step`).
+
+        ``pre_spikes`` is ``(T, n_pre)``, ``rewards`` ``(T,)`` scalar rewards (ints; the scalar ``REWARD`` is
+        double-buffered, a reward vector is state and cannot be written while a step runs). While step ``t``
+        runs, the driver reads the packed output of step ``t - 1`` from its ``OUT_SPIKES_AT`` bank, writes the
+        spikes and reward of step ``t + 1`` into the pending buffers and queues it (``CONTROL.TICK_NEXT``), then
+        polls ``STATUS`` until ``QUEUED`` clears: step ``t + 1`` starts one clock after step ``t`` ends. When the
+        traffic is shorter than a step the core never waits for the host. The output is read before the next
+        step is queued, so the bank step ``t + 1`` overwrites is never read while it is written, however short the
+        steps. The rewards must be known in advance (as with a delayed reward bridged by the eligibility
+        trace)."""
+        x = np.asarray(pre_spikes)
+        if x.ndim != 2 or x.shape[1:] != (self.n_pre,):
+            raise ValueError(f"pre_spikes must have shape (T, n_pre) = (T, {self.n_pre}), not {x.shape}")
+        r = np.asarray(rewards)
+        if r.shape != (x.shape[0],):
+            raise ValueError(f"rewards must have shape (T,) = ({x.shape[0]},): one scalar reward per step, "
+                             f"not {r.shape}")
+        if r.dtype.kind not in "iu":
+            raise TypeError(f"rewards must hold ints, not dtype {r.dtype}")
+        n_t = x.shape[0]
+        out = np.zeros((n_t, self.n_post), dtype=bool)
+        if n_t == 0:
+            return out
+        words = [self.spike_words(x[t]) for t in range(n_t)]  # validated before anything is sent
+        if not self._known_idle:
+            self.wait_idle()
+        k0 = self.read(Reg.STEP)[0]
+        self._write_spike_words(words[0])
+        self.set_reward(int(r[0]))
+        self.tick()
+        for t in range(n_t):  # step t runs (or has ended)
+            if t >= 1:
+                out[t - 1] = self.read_out_spikes_at(k0 + t - 1)
+            if t + 1 < n_t:
+                self._write_spike_words(words[t + 1])
+                self.set_reward(int(r[t + 1]))
+                self._write_control((self._control or 0) | int(Control.TICK_NEXT))
+                self._wait_started()
+        self.wait_idle()
+        out[n_t - 1] = self.read_out_spikes_at(k0 + n_t - 1)
+        return out
+
+    def _wait_started(self, max_polls: int = 100_000) -> None:
+        """Poll ``STATUS`` until ``QUEUED`` is clear (the queued step has started); :class:`CoreError` if the core
+        refused the queue (``ERR_BUSY``)."""
+        for _ in range(max_polls):
+            st = self.poll()
+            if st & Status.ERR_BUSY:
+                raise CoreError("the core refused TICK_NEXT (STATUS.ERR_BUSY): a step was already queued", st)
+            if not st & Status.QUEUED:
+                return
+        raise TimeoutError(f"the queued step did not start after {max_polls} STATUS polls")
 
     # ---- state ----------------------------------------------------------------------------------
     def _idle_and_clean(self, what: str) -> None:

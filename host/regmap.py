@@ -25,11 +25,12 @@ Effects of bad commands (nothing is ever lost: a rejected access changes no stat
 * unknown register, a write to a read-only register or a read of a write-only one: the access is ignored
   (reads return 0) and ``STATUS.ERR_CMD`` is set;
 * address out of range (``row >= n_pre``, ``col >= n_post``, a word index past the spike words, a
-  parameter index past the table): ignored (reads return 0), ``STATUS.ERR_ADDR``;
-* a state access (``SYN``, traces, ``MEMBRANE``, ``REWARD_VEC``) or a ``TICK`` while a timestep runs:
-  ignored (reads return 0), ``STATUS.ERR_BUSY``. ``SPIKES_IN``, ``REWARD``, the output registers, ``STATUS``,
-  ``CONTROL`` mode bits and ``TICK_PERIOD`` work at any time (the spike input and the scalar reward are
-  double-buffered).
+  parameter index past the table, an ``OUT_SPIKES`` word past ``ceil(n_post/32)``, an ``OUT_SPIKES_AT`` bank
+  above 1): ignored (reads return 0), ``STATUS.ERR_ADDR``;
+* a state access (``SYN``, traces, ``MEMBRANE``, ``REWARD_VEC``), a ``TICK`` while a timestep runs or a
+  ``TICK_NEXT`` while one is already queued: ignored (reads return 0), ``STATUS.ERR_BUSY``. ``SPIKES_IN``,
+  ``REWARD``, the output registers, ``STATUS``, ``CONTROL`` mode bits and ``TICK_PERIOD`` work at any time (the
+  spike input and the scalar reward are double-buffered).
 
 Reads fetch ahead (the core fetches up to two words beyond the one being shifted out); a read's error is
 recorded once the first byte of that word has been shifted out, so fetching ahead never sets one.
@@ -42,7 +43,7 @@ from __future__ import annotations
 import enum
 
 ID_VALUE = 0x504C4331  # "PLC1"
-VERSION = 1
+VERSION = 2  # 2: OUT_SPIKES, OUT_SPIKES_AT, Control.TICK_NEXT, Status.QUEUED
 ADDR_BYTES = 4
 WORD_BYTES = 4
 DUMMY_BYTES = 1
@@ -68,6 +69,13 @@ class Reg(enum.IntEnum):
     OUT_FIFO = 0x12  # r   address k: the k-th post-spike index of the last completed timestep, in spike order
     #                      (bit 31 = valid, bits 15..0 = index; k >= OUT_COUNT reads 0; k >= n_post is ERR_ADDR).
     #                      Read by index, without side effects, so an aborted or repeated frame loses nothing.
+    OUT_SPIKES = 0x13  # r   address m: post spikes 32m .. 32m+31 of the last completed timestep, packed (bit b =
+    #                      neuron 32m+b; m >= ceil(n_post/32) is ERR_ADDR): ceil(n_post/32) words instead of one
+    #                      word per spike. Read without side effects.
+    OUT_SPIKES_AT = 0x14  # r address (k & 1) << 16 | m: word m of the packed post spikes of step k (k = the value
+    #                      of STEP when that step started; steps alternate between two banks), valid from the end of
+    #                      step k until the end of step k + 2: the host reads step k's output while step k + 1
+    #                      runs, without racing its end (OUT_SPIKES switches banks when a step ends).
     SYN = 0x20  # rw  address row<<16|col: weight << 16 | (eligibility & 0xFFFF)
     PRE_TRACE = 0x21  # rw  address row
     POST_TRACE = 0x22  # rw  address col
@@ -81,6 +89,7 @@ class Status(enum.IntFlag):
     ERR_ADDR = 1 << 2
     ERR_BUSY = 1 << 3
     AUTO_TICK = 1 << 4  # mirror of Control.AUTO_TICK
+    QUEUED = 1 << 5  # a Control.TICK_NEXT waits for the running timestep to end
 
 
 ERRORS = Status.ERR_CMD | Status.ERR_ADDR | Status.ERR_BUSY
@@ -90,6 +99,8 @@ class Control(enum.IntFlag):
     TICK = 1 << 0  # strobe: start a timestep with the pending spikes (error if busy)
     REWARD_VECTOR = 1 << 1  # 1: reward per neuron from REWARD_VEC; 0: the scalar REWARD for every neuron
     AUTO_TICK = 1 << 2  # 1: start a timestep every TICK_PERIOD clocks (when idle)
+    TICK_NEXT = 1 << 3  # strobe: start a timestep now if idle, else as soon as the running one ends (Status.QUEUED
+    #                     until it starts; one deep: a TICK_NEXT while one is queued is ERR_BUSY). TICK wins if both
 
 
 # PARAM table (read PARAM at address k)
@@ -99,7 +110,8 @@ PARAM_FIELDS: tuple[str, ...] = (
     "spram", "pipelined_update",
 )
 
-READ_ONLY = frozenset({Reg.ID, Reg.VERSION, Reg.PARAM, Reg.STEP, Reg.OUT_COUNT, Reg.OUT_FIFO})
+READ_ONLY = frozenset({Reg.ID, Reg.VERSION, Reg.PARAM, Reg.STEP, Reg.OUT_COUNT, Reg.OUT_FIFO, Reg.OUT_SPIKES,
+                       Reg.OUT_SPIKES_AT})
 WRITE_ONLY = frozenset({Reg.SPIKES_IN})
 STATE_REGS = frozenset({Reg.SYN, Reg.PRE_TRACE, Reg.POST_TRACE, Reg.MEMBRANE, Reg.REWARD_VEC})
 FIFO_VALID = 1 << 31

@@ -19,9 +19,11 @@ Frames, exactly as :mod:`~plasticore.host.regmap` specifies them and the core im
   by index: the ``k``-th post spike of the last completed step);
 * a rejected access changes nothing and sets one sticky error bit, checked in this order: ``ERR_CMD`` (unknown
   register, write to read-only, read of write-only), ``ERR_ADDR`` (``row >= n_pre``, ``col >= n_post``, a spike
-  word ``>= ceil(n_pre/32)``, a ``PARAM`` index ``>= len(PARAM_FIELDS)``, an ``OUT_FIFO`` index ``>= n_post``),
-  ``ERR_BUSY`` (a state register while a timestep runs; a ``TICK`` while one runs: the ``CONTROL`` mode bits are
-  still written). Registers without an address (``ID``, ``STATUS``, ...) accept any address.
+  word ``>= ceil(n_pre/32)``, a ``PARAM`` index ``>= len(PARAM_FIELDS)``, an ``OUT_FIFO`` index ``>= n_post``,
+  an ``OUT_SPIKES`` word ``>= ceil(n_post/32)``, an ``OUT_SPIKES_AT`` bank ``> 1`` or word ``>= ceil(n_post/32)``),
+  ``ERR_BUSY`` (a state register while a timestep runs; a ``TICK_NEXT`` while one is queued; a ``TICK`` while one
+  runs: the ``CONTROL`` mode bits are still written). Registers without an address (``ID``, ``STATUS``, ...)
+  accept any address.
 
 Field widths (what the hardware keeps of a written word): ``SYN`` weight bits ``16+W-1..16``, eligibility the low
 ``T`` bits (two's complement); traces the low ``T`` bits; ``MEMBRANE`` the low ``V`` bits and ``REWARD_VEC`` the
@@ -35,7 +37,9 @@ words (the pending buffer is then empty again: the core clears each spike word a
 (``n_active`` = spiking inputs; default 100 clocks whatever the input). The step's result (``STEP``,
 ``OUT_COUNT``, ``OUT_FIFO``, the state) appears when it completes; the outputs of a step stay readable until
 the next step completes. ``AUTO_TICK`` with ``TICK_PERIOD = P != 0`` starts a step ``P`` clocks after the
-previous start, or as soon as the core is idle after that (``P = 0``: no internal tick).
+previous start, or as soon as the core is idle after that (``P = 0``: no internal tick). ``TICK_NEXT`` while
+a step runs queues one step (``STATUS.QUEUED``), which starts :data:`QUEUED_GAP_CLOCKS` after the running one
+ends.
 """
 
 from __future__ import annotations
@@ -84,6 +88,16 @@ def next_address(reg: int, addr: int, n_post: int) -> int:
     if reg == Reg.SYN and (addr & ((1 << SYN_COL_BITS) - 1)) == n_post - 1:
         return (((addr >> SYN_COL_BITS) + 1) & 0xFFFF) << SYN_COL_BITS
     return (addr + 1) & MASK32
+
+
+#: clocks between the end of a timestep and the start of a queued one (the core's IDLE state; it waits longer if
+#: a register access is in flight then, which the driver's loop avoids by only polling at that time)
+QUEUED_GAP_CLOCKS = 1
+
+
+def _packed_word(spikes: list[int], m: int) -> int:
+    """Word ``m`` of the packed output (bit ``b`` = neuron ``32m + b``) of a step whose spikes are ``spikes``."""
+    return sum(1 << (j - SPIKES_PER_WORD * m) for j in spikes if SPIKES_PER_WORD * m <= j < SPIKES_PER_WORD * (m + 1))
 
 
 def _constant_cycles(n_active: int) -> int:
@@ -151,8 +165,10 @@ class SimulatedCore:
         self._busy_until = 0
         self._last_start: int | None = None
         self._idle_since = 0
+        self._queued = False  # a TICK_NEXT waits for the running step's end
         self._step = 0
         self._outputs: list[int] = []
+        self._out_banks: list[list[int]] = [[], []]  # OUT_SPIKES_AT: step k's spikes in bank k & 1
         # counters
         self.frames = 0
         self.bytes_transferred = 0
@@ -244,6 +260,10 @@ class SimulatedCore:
             return addr < len(PARAM_FIELDS)
         if reg == Reg.SPIKES_IN:
             return addr < self.n_words
+        if reg == Reg.OUT_SPIKES:
+            return addr < -(-self.n_post // SPIKES_PER_WORD)
+        if reg == Reg.OUT_SPIKES_AT:
+            return (addr >> SYN_COL_BITS) < 2 and (addr & 0xFFFF) < -(-self.n_post // SPIKES_PER_WORD)
         if reg in (Reg.OUT_FIFO, Reg.POST_TRACE, Reg.MEMBRANE, Reg.REWARD_VEC):
             return addr < self.n_post
         if reg == Reg.PRE_TRACE:
@@ -266,7 +286,8 @@ class SimulatedCore:
         return 0
 
     def _status(self) -> int:
-        return (int(self._running is not None) | self._errors | (int(Status.AUTO_TICK) if self._auto else 0))
+        return (int(self._running is not None) | self._errors | (int(Status.AUTO_TICK) if self._auto else 0)
+                | (int(Status.QUEUED) if self._queued else 0))
 
     def _read_word(self, reg: int, addr: int) -> tuple[int, int]:
         err = self._check(reg, addr, False)
@@ -295,6 +316,10 @@ class SimulatedCore:
             value = len(self._outputs)
         elif r == Reg.OUT_FIFO:
             value = FIFO_VALID | self._outputs[addr] if addr < len(self._outputs) else 0
+        elif r == Reg.OUT_SPIKES:
+            value = _packed_word(self._outputs, addr)
+        elif r == Reg.OUT_SPIKES_AT:
+            value = _packed_word(self._out_banks[addr >> SYN_COL_BITS], addr & 0xFFFF)
         elif r == Reg.SYN:
             value = (int(st["weight"][col, row]) << 16) | (int(st["eligibility"][col, row]) & 0xFFFF)
         elif r == Reg.PRE_TRACE:
@@ -327,6 +352,13 @@ class SimulatedCore:
                     self._errors |= int(Status.ERR_BUSY)
                 else:
                     self._start(self.time)
+            elif value & Control.TICK_NEXT:
+                if self._running is None:
+                    self._start(self.time)
+                elif self._queued:
+                    self._errors |= int(Status.ERR_BUSY)
+                else:
+                    self._queued = True
         elif r == Reg.TICK_PERIOD:
             self._tick_period = value
         elif r == Reg.REWARD:
@@ -377,6 +409,7 @@ class SimulatedCore:
         z = self._net.step(spikes, reward)
         self._state = self._net.state_dict()
         self._outputs = [int(j) for j in np.flatnonzero(z)]
+        self._out_banks[self._step & 1] = self._outputs
         self._step += 1
         self._running = None
         self._idle_since = self._busy_until
@@ -388,6 +421,12 @@ class SimulatedCore:
                 if self._busy_until > t:
                     return
                 self._complete()
+                continue
+            if self._queued:  # the queued TICK_NEXT: one idle clock after the step's end, as in the core
+                if self._idle_since + QUEUED_GAP_CLOCKS > t:
+                    return
+                self._queued = False
+                self._start(self._idle_since + QUEUED_GAP_CLOCKS)
                 continue
             if not (self._auto and self._tick_period):
                 return

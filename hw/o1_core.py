@@ -14,7 +14,8 @@ Memories (all :func:`~plasticore.hw.o1_array_ram.o1_array_ram`, inferred EBR), b
 two spike-input banks ``ceil(n_pre / 32) x 32`` (the host writes the pending bank while a timestep scans the
 other; the scan clears each word after reading it, so every timestep's input starts empty), the active-row
 list ``n_pre x ceil(log2 n_pre)``, the membranes ``n_post x V``, the per-neuron rewards ``n_post x R``, the
-step's spikes ``n_post x 1`` and the output events ``2 * 2^ceil(log2 n_post) x ceil(log2 n_post)`` (two banks:
+step's spikes ``n_post x 1``, the packed output spikes ``2 * 2^ceil(log2 ceil(n_post / 32)) x 32`` and the output
+events ``2 * 2^ceil(log2 n_post) x ceil(log2 n_post)`` (two banks each:
 the host reads the last completed step's events while the next step writes the other bank). Each depth is
 rounded up to its address space (a power of two), so reads ahead past the last item stay in bounds.
 
@@ -32,7 +33,7 @@ One timestep (``TICK``, or the internal tick), with ``A`` = active (spiking) inp
    tick, or ``REWARD_VEC[j]``) are written into the array's post-input memory;
 4. **learn** (``cycles_per_timestep`` of the array: ``n_pre * K + D``): the array's O(1) update of every synapse.
 
-:func:`core_cycles_per_timestep` is the exact number of clocks ``BUSY`` is high (``CORE_OVERHEAD = 16`` clocks
+:func:`core_cycles_per_timestep` is the exact number of clocks ``BUSY`` is high (``CORE_OVERHEAD = 18`` clocks
 beyond the four passes' item counts).
 
 Ports: ``clk``; ``rst`` (synchronous, active high: stops everything, clears the registers and both spike
@@ -61,14 +62,14 @@ from .spi_slave import spi_slave
 
 MAX_CORE_FIELD_BITS = 16  # weight and eligibility share one 32-bit SYN word
 # BUSY-high clocks of one timestep beyond the four passes' item counts (measured in simulation and checked for
-# every timestep of every regression config): the scan's and the post pass's pipeline registers, the PREP,
-# LEARN0 and END states, the drain of the last neuron through the list RAM, the array's read port and the
+# every timestep of every regression config): the scan's two and the post pass's pipeline registers, the START,
+# PREP, LEARN0 and END states, the drain of the last neuron through the list RAM, the array's read port and the
 # NEURON_LATENCY stages, and the array's start/done handshake
-CORE_OVERHEAD = 16
+CORE_OVERHEAD = 18
 ACCESS_CLOCKS = 6  # the access unit answers every access in this many clocks
 
-_S_CLEAR, _S_IDLE, _S_SCAN, _S_PREP, _S_INTEG, _S_DRAIN, _S_POST, _S_LEARN0, _S_LEARN, _S_END = range(10)
-_N_STATES = 10
+_S_CLEAR, _S_IDLE, _S_START, _S_SCAN, _S_PREP, _S_INTEG, _S_DRAIN, _S_POST, _S_LEARN0, _S_LEARN, _S_END = range(11)
+_N_STATES = 11
 _A_IDLE, _A_ISSUE, _A_WAIT, _A_DONE = range(4)
 
 
@@ -103,7 +104,7 @@ def core_cycles_per_timestep(n_active: int, n_pre: int, n_post: int, lanes: int,
     """Clocks in which ``BUSY`` is high for one timestep with ``n_active`` spiking inputs::
 
         n_pre  +  n_post * max(n_active, 1)  +  n_post  +  (n_pre * ceil(n_post / lanes) + D)  +  CORE_OVERHEAD
-        scan      integrate and fire            post load   learn (the array)                    8
+        scan      integrate and fire            post load   learn (the array)                    18
     """
     return (n_pre + n_post * max(n_active, 1) + n_post + cycles_per_timestep(n_pre, n_post, lanes, pipelined_update)
             + CORE_OVERHEAD)
@@ -156,6 +157,9 @@ def o1_core(
     ib, cb = addr_bits(n_pre), addr_bits(n_post)
     nw = spike_words(n_pre)
     nwb = addr_bits(nw)
+    now = spike_words(n_post)  # packed output-spike words
+    owb = addr_bits(now)
+    tail_shift = (SPIKES_PER_WORD - n_post % SPIKES_PER_WORD) % SPIKES_PER_WORD  # empty bits of the last word
     ab = accumulator_bits(c, lif, n_pre)
     off = lif.weight_offset
     params = tuple(param_values(c, lif, n_pre, n_post, lanes, memory, pipelined_update).values())
@@ -223,6 +227,11 @@ def o1_core(
     ev_waddr, ev_raddr = Signal(intbv(0)[cb + 1:]), Signal(intbv(0)[cb + 1:])
     ev_wdata, ev_rdata = Signal(intbv(0)[cb:]), Signal(intbv(0)[cb:])
     ev_ram = o1_array_ram(clk, ev_we, ev_waddr, ev_wdata, ev_raddr, ev_rdata, 2 << cb)
+    # packed output spikes, two banks of ceil(n_post / 32) words (OUT_SPIKES: the last completed step's bank)
+    ow_we = Signal(bool(0))
+    ow_waddr, ow_raddr = Signal(intbv(0)[owb + 1:]), Signal(intbv(0)[owb + 1:])
+    ow_wdata, ow_rdata = Signal(intbv(0)[32:]), Signal(intbv(0)[32:])
+    ow_ram = o1_array_ram(clk, ow_we, ow_waddr, ow_wdata, ow_raddr, ow_rdata, 2 << owb)
 
     # ================= registers =================
     err = Signal(intbv(0)[3:])  # {busy, addr, cmd}
@@ -239,7 +248,9 @@ def o1_core(
     vis_count = Signal(intbv(0, min=0, max=n_post + 1))
     ev_count = Signal(intbv(0, min=0, max=n_post + 1))
     core_busy = Signal(bool(0))
-    tick_req = Signal(bool(0))  # from the access unit (CONTROL.TICK while idle)
+    tick_req = Signal(bool(0))  # from the access unit (CONTROL.TICK, or TICK_NEXT, while idle)
+    queue_req = Signal(bool(0))  # from the access unit (CONTROL.TICK_NEXT while busy, nothing queued)
+    tick_queued = Signal(bool(0))  # a TICK_NEXT waits for the running timestep's end
 
     # ================= access unit =================
     a_state = Signal(intbv(0, min=0, max=4))
@@ -261,7 +272,8 @@ def o1_core(
     rmin, rmax = c.reward_min, c.reward_max
     n_param = len(params)
     regs_ok = {int(r) for r in Reg}
-    ro = {int(Reg.ID), int(Reg.VERSION), int(Reg.PARAM), int(Reg.STEP), int(Reg.OUT_COUNT), int(Reg.OUT_FIFO)}
+    ro = {int(Reg.ID), int(Reg.VERSION), int(Reg.PARAM), int(Reg.STEP), int(Reg.OUT_COUNT), int(Reg.OUT_FIFO),
+          int(Reg.OUT_SPIKES), int(Reg.OUT_SPIKES_AT)}
     wo = {int(Reg.SPIKES_IN)}
     state_regs = {int(Reg.SYN), int(Reg.PRE_TRACE), int(Reg.POST_TRACE), int(Reg.MEMBRANE), int(Reg.REWARD_VEC)}
     # per register (128 entries): 1 = exists, readable, writable, state; the address limit kind
@@ -278,7 +290,8 @@ def o1_core(
     R_POST, R_MEM, R_RV = int(Reg.POST_TRACE), int(Reg.MEMBRANE), int(Reg.REWARD_VEC)
     R_STATUS, R_CONTROL, R_STEP, R_TP, R_REW = (int(Reg.STATUS), int(Reg.CONTROL), int(Reg.STEP),
                                                 int(Reg.TICK_PERIOD), int(Reg.REWARD))
-    R_ID, R_VER, R_COUNT = int(Reg.ID), int(Reg.VERSION), int(Reg.OUT_COUNT)
+    R_ID, R_VER, R_COUNT, R_OSP = int(Reg.ID), int(Reg.VERSION), int(Reg.OUT_COUNT), int(Reg.OUT_SPIKES)
+    R_OSA = int(Reg.OUT_SPIKES_AT)
 
     @always_comb
     def reg_flags() -> None:
@@ -293,9 +306,10 @@ def o1_core(
         a_lo.next = acc_addr[16:]
 
     # address limits as (high bits zero) and (low bits < n): a 32-bit compare is a long carry chain on iCE40
-    ok_param, ok_nw, ok_post, ok_pre, ok_hi, ok_lo = (Signal(bool(0)) for _ in range(6))
+    ok_param, ok_nw, ok_post, ok_pre, ok_hi, ok_lo, ok_now, ok_bank, ok_lo_now = (Signal(bool(0)) for _ in range(9))
     limit_checks = [below(acc_addr, ok_param, n_param), below(acc_addr, ok_nw, nw), below(acc_addr, ok_post, n_post),
-                    below(acc_addr, ok_pre, n_pre), below(a_hi, ok_hi, n_pre), below(a_lo, ok_lo, n_post)]
+                    below(acc_addr, ok_pre, n_pre), below(a_hi, ok_hi, n_pre), below(a_lo, ok_lo, n_post),
+                    below(acc_addr, ok_now, now), below(a_hi, ok_bank, 2), below(a_lo, ok_lo_now, now)]
 
     @always_comb
     def addr_check() -> None:
@@ -307,6 +321,10 @@ def o1_core(
             addr_ok.next = ok_post
         elif acc_reg == R_PRE:
             addr_ok.next = ok_pre
+        elif acc_reg == R_OSP:
+            addr_ok.next = ok_now
+        elif acc_reg == R_OSA:
+            addr_ok.next = ok_bank and ok_lo_now
         elif acc_reg == R_SYN:
             addr_ok.next = ok_hi and ok_lo
         else:
@@ -348,6 +366,7 @@ def o1_core(
         acc_done.next = 0
         issue.next = 0
         tick_req.next = 0
+        queue_req.next = 0
         if rst:
             a_state.next = _A_IDLE
             err.next = 0
@@ -385,6 +404,13 @@ def o1_core(
                                 q_err.next = 4
                             else:
                                 tick_req.next = 1
+                        elif q_wdata[3]:  # TICK_NEXT: now if idle, else when the running step ends (one deep)
+                            if not core_busy:
+                                tick_req.next = 1
+                            elif tick_queued:
+                                q_err.next = 4
+                            else:
+                                queue_req.next = 1
                     elif q_reg == R_STATUS:
                         err.next = (err | err_set) & ~q_wdata[4:1]
                     elif q_reg == R_TP:
@@ -412,9 +438,11 @@ def o1_core(
     x_count, x_pre, x_post, x_ev = (Signal(intbv(0)[32:]) for _ in range(4))
     count_bits = len(vis_count)
 
-    ev_in = Signal(bool(0))  # q_addr < vis_count without a 32-bit compare
+    ev_in = Signal(bool(0))  # q_addr < vis_count without a 32-bit compare, registered: the read mux is used in DONE,
+    # clocks after q_addr is set, and the register (one clock behind, like the event RAM's read of vis_bank) cuts
+    # the compare's carry chain out of the mux path
 
-    @always_comb
+    @always(clk.posedge)
     def event_index() -> None:
         ev_in.next = q_addr[32:count_bits] == 0 and q_addr[count_bits:] < vis_count
 
@@ -456,7 +484,7 @@ def o1_core(
             elif q_reg == R_PARAM:
                 q_out.next = rom_params[q_addr[5:]]
             elif q_reg == R_STATUS:
-                q_out.next = concat(intbv(0)[27:], mode_auto, err, core_busy)
+                q_out.next = concat(intbv(0)[26:], tick_queued, mode_auto, err, core_busy)
             elif q_reg == R_CONTROL:
                 q_out.next = concat(intbv(0)[29:], mode_auto, mode_vec, intbv(0)[1:])
             elif q_reg == R_STEP:
@@ -470,6 +498,8 @@ def o1_core(
             elif q_reg == R_FIFO:
                 if ev_in:
                     q_out.next = x_ev
+            elif q_reg == R_OSP or q_reg == R_OSA:
+                q_out.next = ow_rdata
             elif q_reg == R_SYN:
                 q_out.next = concat(x_w, x_elig[16:])
             elif q_reg == R_PRE:
@@ -497,6 +527,10 @@ def o1_core(
     s_b1 = Signal(intbv(0)[5:])
     s_w1 = Signal(intbv(0)[nwb:])  # word of s_i1
     s_w0 = Signal(intbv(0)[nwb:])  # word of s_i
+    # scan stage 2: the selected bit registered (the bank read -> 32:1 select -> counter path is cut here)
+    s_v2, s_bit2, s_end2 = Signal(bool(0)), Signal(bool(0)), Signal(bool(0))
+    s_i2 = Signal(intbv(0)[ib:])
+    s_w2 = Signal(intbv(0)[nwb:])
     na = Signal(intbv(0, min=0, max=n_pre + 1))
     scan_bit = Signal(bool(0))
     scan_word_end = Signal(bool(0))
@@ -520,7 +554,11 @@ def o1_core(
     n_v_out = Signal(intbv(0)[vb:])
     n_z = Signal(bool(0))
     n_tag_out = Signal(intbv(0)[cb + 1:])
-    neuron = o1_core_neuron(clk, n_in_v, mem_rdata, acc, n_tag_in, n_out_v, n_v_out, n_z, n_tag_out, lif=lif)
+    # the membrane is read at stage 4 and registered (mem_q at stage 6, beside the accumulator): the RAM's
+    # clock-to-output is then off the neuron's first stage (leak, add, saturate)
+    mem_q = Signal(intbv(0)[vb:])
+    mem_pipe = pipe_reg(clk, mem_rdata, mem_q)
+    neuron = o1_core_neuron(clk, n_in_v, mem_q, acc, n_tag_in, n_out_v, n_v_out, n_z, n_tag_out, lif=lif)
     # post load
     p_j = Signal(intbv(0, min=0, max=n_post + 1))
     p_v1 = Signal(bool(0))
@@ -538,6 +576,7 @@ def o1_core(
             core_busy.next = 1
             clr_i.next = 0
             pend_bank.next = 0
+            tick_queued.next = 0
             scan_bank.next = 1
             out_bank.next = 0
             vis_bank.next = 1
@@ -547,12 +586,14 @@ def o1_core(
             vec_act.next = 0
             tick_count.next = 0
             s_v1.next = 0
+            s_v2.next = 0
             g_v.next = 0
             p_v1.next = 0
             ev_count.next = 0
         else:
             tick_count.next = tick_count + 1
             s_v1.next = 0
+            s_v2.next = s_v1
             p_v1.next = 0
             if s_state == _S_CLEAR:
                 if clr_i == last_word:
@@ -560,17 +601,23 @@ def o1_core(
                     core_busy.next = 0
                 clr_i.next = clr_i + 1
             elif s_state == _S_IDLE:
-                if tick_req or (mode_auto and tick_due and a_state == _A_IDLE and not acc_req):
-                    s_state.next = _S_SCAN
+                # only BUSY and the state here: the start's wide fan-out (the latches below) is one clock later
+                if tick_req or ((tick_queued or (mode_auto and tick_due)) and a_state == _A_IDLE and not acc_req):
+                    s_state.next = _S_START
                     core_busy.next = 1
-                    tick_count.next = 0
-                    scan_bank.next = pend_bank
-                    pend_bank.next = not pend_bank
-                    reward_act.next = reward_pend
-                    vec_act.next = mode_vec
-                    ev_count.next = 0
-                    s_i.next = 0
-                    na.next = 0
+            elif s_state == _S_START:
+                # latched one clock after BUSY rose: no access accepted since can have changed the pending spike
+                # bank, REWARD or the mode yet (a write takes effect two or more clocks after it is accepted)
+                s_state.next = _S_SCAN
+                tick_queued.next = 0
+                tick_count.next = 1  # = 0 at the tick, as before START existed: the internal tick keeps its period
+                scan_bank.next = pend_bank
+                pend_bank.next = not pend_bank
+                reward_act.next = reward_pend
+                vec_act.next = mode_vec
+                ev_count.next = 0
+                s_i.next = 0
+                na.next = 0
             elif s_state == _S_SCAN:
                 if s_i < n_pre:
                     s_v1.next = 1
@@ -578,10 +625,10 @@ def o1_core(
                     s_b1.next = s_i[5:]
                     s_w1.next = s_w0
                     s_i.next = s_i + 1
-                if s_v1:
-                    if scan_bit:
+                if s_v2:
+                    if s_bit2:
                         na.next = na + 1
-                    if s_i1 == n_pre - 1:
+                    if s_i2 == n_pre - 1:
                         s_state.next = _S_PREP
             elif s_state == _S_PREP:
                 if na == 0:
@@ -629,12 +676,16 @@ def o1_core(
                 out_bank.next = not out_bank
             if n_out_v and n_z and integ_phase:
                 ev_count.next = ev_count + 1
+            if queue_req:
+                tick_queued.next = 1
 
     tick_due = Signal(bool(0))  # registered: at least TICK_PERIOD (> 0) clocks since the last start
 
     @always(clk.posedge)
     def auto_tick() -> None:
-        tick_due.next = tick_period != 0 and tick_count >= tick_period
+        # tick_count >= tick_period as two 16-bit compares (one 32-bit carry chain is too slow on iCE40)
+        tick_due.next = tick_period != 0 and (tick_count[32:16] > tick_period[32:16] or (
+            tick_count[32:16] == tick_period[32:16] and tick_count[16:] >= tick_period[16:]))
 
     @always_comb
     def scan_comb() -> None:
@@ -643,6 +694,13 @@ def o1_core(
         else:
             scan_bit.next = sp_rdata0[s_b1]
         scan_word_end.next = s_b1 == 31 or s_i1 == n_pre - 1
+
+    @always(clk.posedge)
+    def scan_stage2() -> None:
+        s_i2.next = s_i1
+        s_w2.next = s_w1
+        s_bit2.next = scan_bit
+        s_end2.next = scan_word_end
 
     if n_pre > SPIKES_PER_WORD:
 
@@ -673,15 +731,15 @@ def o1_core(
             sp_wdata0.next = 0
             sp_wdata1.next = 0
         elif scan_bank:  # bank 1 scanned (cleared behind the scan), bank 0 written by the host
-            sp_we1.next = s_v1 and scan_word_end
-            sp_waddr1.next = s_w1
+            sp_we1.next = s_v2 and s_end2
+            sp_waddr1.next = s_w2
             sp_wdata1.next = 0
             sp_we0.next = host_w
             sp_waddr0.next = q_addr[nwb:]
             sp_wdata0.next = q_wdata
         else:
-            sp_we0.next = s_v1 and scan_word_end
-            sp_waddr0.next = s_w1
+            sp_we0.next = s_v2 and s_end2
+            sp_waddr0.next = s_w2
             sp_wdata0.next = 0
             sp_we1.next = host_w
             sp_waddr1.next = q_addr[nwb:]
@@ -731,9 +789,9 @@ def o1_core(
     # ================= memory and array port multiplexers =================
     @always_comb
     def list_ports() -> None:
-        al_we.next = s_v1 and scan_bit
+        al_we.next = s_v2 and s_bit2
         al_waddr.next = na[ib:]
-        al_wdata.next = s_i1
+        al_wdata.next = s_i2
         al_raddr.next = g_a[ib:]
 
     @always_comb
@@ -747,10 +805,65 @@ def o1_core(
         ev_wdata.next = n_tag_out[cb:]
         ev_raddr.next = concat(vis_bank, q_addr[cb:])
 
+    # packed output word: the neurons leave the LIF pipeline in index order, so a shift register collects 32
+    # spikes (bit b = neuron 32m + b) and the word is written at its last neuron (the tail word shifted down)
+    ow_sr = Signal(intbv(0)[32:])
+    ow_full = Signal(intbv(0)[32:])
+    ow_j = Signal(intbv(0)[cb:])
+    ow_end = Signal(bool(0))
+    ow_last = Signal(bool(0))
+
+    @always_comb
+    def out_word_comb() -> None:
+        ow_full.next = concat(n_z, ow_sr[32:1])
+        ow_j.next = n_tag_out[cb:]
+        ow_last.next = n_tag_out[cb:] == n_post - 1
+
+    if cb >= 5:
+
+        @always_comb
+        def out_word_end() -> None:
+            ow_end.next = ow_j[5:] == 31 or ow_last
+
+    else:
+
+        @always_comb
+        def out_word_end() -> None:
+            ow_end.next = ow_last
+
+    @always(clk.posedge)
+    def out_word_shift() -> None:
+        if n_out_v and integ_phase:
+            ow_sr.next = ow_full
+
+    @always_comb
+    def out_word_ports() -> None:
+        ow_we.next = n_out_v and integ_phase and ow_end
+        if q_reg == R_OSA:
+            ow_raddr.next = concat(q_addr[16], q_addr[owb:])
+        else:
+            ow_raddr.next = concat(vis_bank, q_addr[owb:])
+        if ow_last:
+            ow_wdata.next = ow_full >> tail_shift
+        else:
+            ow_wdata.next = ow_full
+
+    if n_post > SPIKES_PER_WORD:
+
+        @always_comb
+        def out_word_addr() -> None:
+            ow_waddr.next = concat(out_bank, ow_j[cb:5])
+
+    else:
+
+        @always_comb
+        def out_word_addr() -> None:
+            ow_waddr.next = concat(out_bank, intbv(0)[owb:])
+
     @always_comb
     def membrane_ports() -> None:
         if core_busy:
-            mem_raddr.next = tag5[cb:]
+            mem_raddr.next = tag4[cb:]
             mem_we.next = n_out_v and integ_phase
             mem_waddr.next = n_tag_out[cb:]
             mem_wdata.next = n_v_out
@@ -784,15 +897,15 @@ def o1_core(
                 a_row.next = 0
                 a_col.next = p_j1
             elif s_state == _S_SCAN or s_state == _S_PREP:
-                a_row.next = s_i1
+                a_row.next = s_i2
                 a_col.next = 0
             else:
                 a_row.next = al_rdata
                 a_col.next = tag1[cb:]
-            a_wr_pre_spike.next = s_v1
+            a_wr_pre_spike.next = s_v2
             a_wr_post_spike.next = p_v1
-            if s_v1:
-                a_wr_spike.next = scan_bit
+            if s_v2:
+                a_wr_spike.next = s_bit2
             else:
                 a_wr_spike.next = sb_rdata[0]
             if vec_act:
@@ -812,13 +925,15 @@ def o1_core(
 
     @always_comb
     def status_out() -> None:
-        status_byte.next = concat(intbv(0)[3:], mode_auto, err, core_busy)
+        status_byte.next = concat(intbv(0)[2:], tick_queued, mode_auto, err, core_busy)
         busy.next = core_busy
         error.next = err != 0
 
-    return (slave, frame, array, sp_rams, al_ram, mem_ram, rv_ram, sb_ram, ev_ram, reg_flags, addr_split,
+    return (slave, frame, array, sp_rams, al_ram, mem_ram, rv_ram, sb_ram, ev_ram, ow_ram, reg_flags, addr_split,
             addr_check, limit_checks, decode, reward_saturate, reward_register, access_unit, read_mux, read_mux_out,
-            event_index, unsigned_views, signed_views, weight_word, extends, neuron, tag_pipe, sequencer, auto_tick,
-            scan_comb, scan_word, scan_addr, host_spike_write, spike_bank_ports, phase_flag, integ_flags, integ_tag,
-            accumulate, weight_ext, neuron_in, list_ports, neuron_ports, membrane_ports, reward_ports, array_ports,
+            event_index, mem_pipe, unsigned_views, signed_views, weight_word, extends, neuron, tag_pipe, sequencer,
+            auto_tick, scan_comb, scan_stage2, scan_word, scan_addr, host_spike_write, spike_bank_ports, phase_flag,
+            integ_flags, integ_tag,
+            accumulate, weight_ext, neuron_in, list_ports, neuron_ports, out_word_comb, out_word_end, out_word_shift,
+            out_word_ports, out_word_addr, membrane_ports, reward_ports, array_ports,
             status_out)

@@ -59,6 +59,11 @@ CASES: dict[str, dict[str, Any]] = {
     "task_16x4_spram": _case(dict(weight_bits=8, trace_bits=8, reward_bits=8, learning_shift=6, trace_decay_shift=1),
                              dict(membrane_bits=16, leak_shift=1, threshold=128, reset="zero", weight_offset=0),
                              16, 4, 2, memory="spram", task=True),
+    # two packed output words, the second holding 8 neurons (OUT_SPIKES' tail shift), and 5 lanes of 8 columns
+    "3x40_two_out_words": _case(dict(weight_bits=5, trace_bits=4, reward_bits=3, learning_shift=1,
+                                     trace_decay_shift=1),
+                                dict(membrane_bits=8, leak_shift=2, threshold=12, reset="zero", weight_offset=10),
+                                3, 40, 5, tests="identify,closed_loop,bad_commands"),
     # 832-clock timesteps: long enough for SPI frames to arrive while BUSY (the other cases' steps are shorter)
     "16x24_busy": _case(dict(weight_bits=10, trace_bits=7, reward_bits=5, learning_shift=3, trace_decay_shift=2),
                         dict(membrane_bits=14, leak_shift=3, threshold=400, reset="subtract", weight_offset=300),

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from plasticore.host.driver import ConfigMismatchError, CoreDriver, CoreError, IdentityError
-from plasticore.host.regmap import FIFO_VALID, ID_VALUE, PARAM_FIELDS, Control, Reg, Status, syn_address
+from plasticore.host.regmap import ERRORS, FIFO_VALID, ID_VALUE, PARAM_FIELDS, Control, Reg, Status, syn_address
 from plasticore.host.sim import SimulatedCore, next_address, sign_extend
 from plasticore.refmodel.o1_network import FixedLIFConfig, OnlineO1Network
 from plasticore.refmodel.online_o1 import OnlineO1Config
@@ -190,20 +190,22 @@ def test_every_bad_command_changes_nothing_and_sets_its_bit() -> None:
     drv.load_network(random_state(rng, net))
     nw = 2
     # ERR_CMD: unknown registers, read of write-only, writes to read-only
-    for reg in (0x03, 0x0F, 0x13, 0x25, 0x7F):
+    for reg in (0x03, 0x0F, 0x15, 0x25, 0x7F):
         assert _bad(sim, _rd(reg), Status.ERR_CMD)[6:] == bytes(4)
         _bad(sim, _wr(reg, 0, 0xFFFFFFFF), Status.ERR_CMD)
     assert _bad(sim, _rd(Reg.SPIKES_IN), Status.ERR_CMD)[6:] == bytes(4)
-    for reg in (Reg.ID, Reg.VERSION, Reg.PARAM, Reg.STEP, Reg.OUT_COUNT, Reg.OUT_FIFO):
+    for reg in (Reg.ID, Reg.VERSION, Reg.PARAM, Reg.STEP, Reg.OUT_COUNT, Reg.OUT_FIFO, Reg.OUT_SPIKES,
+                Reg.OUT_SPIKES_AT):
         _bad(sim, _wr(reg, 0, 0x12345678), Status.ERR_CMD)
     # ERR_ADDR: every addressed register one past its end, and huge addresses
     bad_addrs = [(Reg.SYN, syn_address(40, 0)), (Reg.SYN, syn_address(0, 5)), (Reg.SYN, syn_address(3, 0xFFFF)),
                  (Reg.PRE_TRACE, 40), (Reg.POST_TRACE, 5), (Reg.MEMBRANE, 5), (Reg.REWARD_VEC, 5),
-                 (Reg.SPIKES_IN, nw), (Reg.PARAM, len(PARAM_FIELDS)), (Reg.OUT_FIFO, 5), (Reg.PRE_TRACE, 0xFFFFFFFF)]
+                 (Reg.SPIKES_IN, nw), (Reg.PARAM, len(PARAM_FIELDS)), (Reg.OUT_FIFO, 5), (Reg.PRE_TRACE, 0xFFFFFFFF),
+                 (Reg.OUT_SPIKES, 1), (Reg.OUT_SPIKES_AT, 1), (Reg.OUT_SPIKES_AT, 2 << 16)]
     for reg, addr in bad_addrs:
         if reg != Reg.SPIKES_IN:
             assert _bad(sim, _rd(reg, addr), Status.ERR_ADDR)[6:] == bytes(4), (reg, addr)
-        if reg not in (Reg.PARAM, Reg.OUT_FIFO):
+        if reg not in (Reg.PARAM, Reg.OUT_FIFO, Reg.OUT_SPIKES, Reg.OUT_SPIKES_AT):
             _bad(sim, _wr(reg, addr, 0x00010001), Status.ERR_ADDR)
     # the unknown register wins over the address, the address over busy
     _bad(sim, _rd(0x30, 0xFFFFFFFF), Status.ERR_CMD)
@@ -302,6 +304,110 @@ def test_double_buffered_inputs_and_outputs_by_index() -> None:
     assert drv.read(Reg.STEP) == [2] and drv.read(Reg.REWARD) == [(-2) & 0xFFFFFFFF]
 
 
+def test_packed_outputs_by_hand() -> None:
+    """70 neurons: three OUT_SPIKES words (bit b of word m = neuron 32m + b), the last holding 6 neurons; step k's
+    words stay in OUT_SPIKES_AT bank k & 1 until step k + 2 ends."""
+    w = np.zeros((70, 2), dtype=np.int64)
+    fire_a = [0, 1, 31, 32, 63, 64, 69]  # driven by input 0
+    fire_b = [5, 33, 68]  # driven by input 1
+    w[fire_a, 0] = 5
+    w[fire_b, 1] = 5
+    lif = FixedLIFConfig(threshold=5, leak_shift=0)
+    net = OnlineO1Network(OnlineO1Config(learning_shift=12), lif, n_pre=2, n_post=70, initial_weights=w)
+    _, drv = make(net, cycles_per_step=lambda a: 3000)
+    drv.step([1, 0], 0)
+    want_a = [(1 << 0) | (1 << 1) | (1 << 31), (1 << 0) | (1 << 31), (1 << 0) | (1 << 5)]
+    assert drv.read(Reg.OUT_SPIKES, 0, 3) == want_a
+    drv.step([0, 1], 0)
+    want_b = [1 << 5, 1 << 1, 1 << 4]
+    assert drv.read(Reg.OUT_SPIKES, 0, 3) == want_b
+    assert drv.read(Reg.OUT_SPIKES_AT, 0, 3) == want_a and drv.read(Reg.OUT_SPIKES_AT, 1 << 16, 3) == want_b
+    assert list(np.flatnonzero(drv.read_out_spikes_at(0))) == fire_a
+    assert list(np.flatnonzero(drv.read_out_spikes())) == list(np.flatnonzero(drv.read_out_spikes_at(1))) == fire_b
+    drv.write_spikes([1, 1])
+    drv.tick()  # step 2 runs: step 1's bank and OUT_SPIKES are untouched until it ends
+    assert drv.read(Reg.OUT_SPIKES, 0, 3) == want_b and drv.read(Reg.OUT_SPIKES_AT, 1 << 16, 3) == want_b
+    drv.wait_idle()
+    assert list(np.flatnonzero(drv.read_out_spikes_at(2))) == sorted(fire_a + fire_b)
+    assert drv.read(Reg.OUT_SPIKES_AT, 1 << 16, 3) == want_b  # step 1's bank survives step 2
+
+
+@pytest.mark.parametrize(("seed", "busy_clocks"), [(0, 1), (1, 40), (2, 3000), (3, 100_000)])
+def test_overlapped_run_equals_lockstep_and_the_model(seed: int, busy_clocks: int) -> None:
+    """``CoreDriver.run`` gives the model's spikes and state for steps much shorter and much longer than the
+    traffic; with long steps it hides the traffic: its time is the lockstep time minus the spike, reward and
+    output frames of every step but the first and last."""
+    rng = np.random.default_rng(seed)
+    net = random_network(rng)
+    st = random_state(rng, net)
+    ref = OnlineO1Network(net.o1_config, net.lif_config, net.n_pre, net.n_post)
+    ref.load_state_dict(st)
+    lock_net = OnlineO1Network(net.o1_config, net.lif_config, net.n_pre, net.n_post)
+    sim, drv = make(net, cycles_per_step=lambda a: busy_clocks)
+    lock_sim, lock = make(lock_net, cycles_per_step=lambda a: busy_clocks)
+    drv.load_network(st)
+    lock.load_network(st)
+    c = net.o1_config
+    n_t = 30
+    x = rng.random((n_t, net.n_pre)) < rng.random((n_t, 1))
+    r = rng.integers(c.reward_min * 2, c.reward_max * 2 + 1, n_t)
+    t0, l0 = sim.time, lock_sim.time
+    got = drv.run(x, r)
+    run_clocks = sim.time - t0
+    want = np.array([ref.step(x[t], int(r[t])) for t in range(n_t)])
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.array([lock.step(x[t], int(r[t])) for t in range(n_t)]), want)
+    lock_clocks = lock_sim.time - l0
+    states_equal(drv.read_network(), ref.state_dict())
+    drv.raise_on_error()
+    if busy_clocks >= 100_000:  # the core is the bottleneck: the overlapped run is n_t steps plus a little
+        assert run_clocks < lock_clocks
+        assert run_clocks < n_t * busy_clocks * 1.05, (run_clocks, n_t * busy_clocks)
+
+
+def test_tick_next_queues_one_step() -> None:
+    """TICK_NEXT: now when idle; while busy, queued (STATUS.QUEUED) and started QUEUED_GAP_CLOCKS = 1 clock after
+    the running step ends; a second one while queued is ERR_BUSY and is dropped."""
+    from plasticore.host.sim import QUEUED_GAP_CLOCKS
+
+    assert QUEUED_GAP_CLOCKS == 1
+    sim, drv = make(cycles_per_step=lambda a: 10_000)
+    ctl = bytes([0x80 | Reg.CONTROL]) + bytes(4)
+    sim.transfer(ctl + int(Control.TICK_NEXT).to_bytes(4, "big"))  # idle: starts at once
+    assert sim.busy and sim.steps_started == 1 and not sim.status() & Status.QUEUED
+    start1 = sim.time
+    sim.transfer(ctl + int(Control.TICK_NEXT).to_bytes(4, "big"))
+    assert sim.status() & Status.QUEUED and sim.steps_started == 1 and sim.status() & ERRORS == 0
+    sim.transfer(ctl + int(Control.TICK_NEXT).to_bytes(4, "big"))
+    assert sim.status() & Status.ERR_BUSY
+    sim.advance(start1 + 10_000 - sim.time)  # the first step ends at start1 + 10,000: not started yet
+    assert not sim.busy and sim.status() & Status.QUEUED
+    sim.advance(1)
+    assert sim.busy and sim.steps_started == 2 and not sim.status() & Status.QUEUED
+    sim.advance(10_000)
+    assert not sim.busy and sim.steps_started == 2 and drv.read(Reg.STEP) == [2]  # the dropped one never ran
+    assert drv.status() == Status.ERR_BUSY
+    assert drv.read(Reg.CONTROL) == [0]  # strobes read 0
+
+
+def test_run_argument_checks() -> None:
+    sim, drv = make()
+    assert drv.n_pre == 40  # reads the PARAM table once
+    frames = sim.frames
+    with pytest.raises(ValueError, match=r"pre_spikes must have shape \(T, n_pre\) = \(T, 40\), not \(3, 41\)"):
+        drv.run(np.zeros((3, 41), dtype=bool), np.zeros(3, dtype=int))
+    with pytest.raises(ValueError, match=r"rewards must have shape \(T,\) = \(3,\)"):
+        drv.run(np.zeros((3, 40), dtype=bool), np.zeros((3, 5), dtype=int))
+    with pytest.raises(TypeError, match="rewards must hold ints, not dtype float64"):
+        drv.run(np.zeros((3, 40), dtype=bool), np.zeros(3))
+    with pytest.raises(ValueError, match="pre_spikes must be bools or 0/1"):
+        drv.run(np.full((3, 40), 2), np.zeros(3, dtype=int))
+    assert sim.frames == frames  # checked before anything was sent
+    assert drv.run(np.zeros((0, 40), dtype=bool), np.zeros(0, dtype=int)).shape == (0, 5)
+    with pytest.raises(ValueError, match="step must be in 0"):
+        drv.read_out_spikes_at(-1)
+
+
 def test_reward_mode_is_written_only_when_it_changes() -> None:
     sim, _ = make()
     rec = Recorder(sim)
@@ -363,7 +469,7 @@ def test_identify_and_check_config() -> None:
     net = OnlineO1Network(OnlineO1Config(weight_bits=9), FixedLIFConfig(reset="subtract", weight_offset=3), 10, 4)
     _, drv = make(net, lanes=2, spram=True)
     info = drv.identify()
-    assert info["id"] == ID_VALUE and info["version"] == 1
+    assert info["id"] == ID_VALUE and info["version"] == 2
     assert {k: info[k] for k in PARAM_FIELDS} == {**{k: info[k] for k in PARAM_FIELDS}, "n_pre": 10, "n_post": 4,
                                                     "lanes": 2, "weight_bits": 9, "reset_subtract": 1,
                                                     "weight_offset": 3, "spram": 1, "pipelined_update": 0}

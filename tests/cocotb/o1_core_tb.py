@@ -11,10 +11,12 @@ Tests (each starts with a reset; the memories keep their contents, every test lo
 
 * ``identify``: ID, VERSION and every PARAM field equal the emitted configuration;
 * ``closed_loop``: a random state is loaded over SPI; random input spikes with scalar and per-neuron rewards
-  (including saturating ones); every timestep's output spikes equal the model's, every timestep's BUSY time
+  (including saturating ones); every timestep's output spikes (packed ``OUT_SPIKES`` and the ``OUT_FIFO``
+  indices) equal the model's, every timestep's BUSY time
   equals :func:`~plasticore.hw.o1_core.core_cycles_per_timestep` of its active inputs, and at checkpoints every
   weight, eligibility, trace and membrane is read back and compared; halfway the core is reset and the state
-  reloaded from the model, and the run continues;
+  reloaded from the model, and the run continues; at the end eight steps of :meth:`CoreDriver.run` (the traffic
+  overlapped with the steps) are compared step by step, with their BUSY times and the final state;
 * ``bad_commands``: every documented bad access (unknown register, write to read-only, read of write-only,
   out-of-range addresses and a burst running off the end, state access and TICK while busy) sets its status
   bit and changes no state (the whole state is read back and compared, the next timestep is still exact);
@@ -37,7 +39,7 @@ from cocotb.triggers import FallingEdge, RisingEdge
 from spi_master import CocotbTransport, SpiMaster
 
 from plasticore.host.driver import CoreDriver
-from plasticore.host.regmap import Reg, Status, command, syn_address
+from plasticore.host.regmap import Control, Reg, Status, command, syn_address
 from plasticore.hw.o1_core import core_cycles_per_timestep
 from plasticore.refmodel.o1_network import FixedLIFConfig, OnlineO1Network
 from plasticore.refmodel.online_o1 import OnlineO1Config
@@ -48,6 +50,8 @@ SEED = int(os.environ.get("CORE_SEED", "1"))
 TASK_TRIALS = int(os.environ.get("CORE_TASK_TRIALS", "0"))
 CLOCK_NS = 10
 REPORT = os.environ.get("CORE_REPORT", "")  # task: write the host loop's SPI counters here (JSON)
+# task: then this many steps of the overlapped host loop (CoreDriver.run) at 10% input activity, counted too
+STREAM_STEPS = int(os.environ.get("CORE_STREAM_STEPS", "20"))
 TESTS = os.environ.get("CORE_TESTS", "identify,closed_loop,bad_commands,task").split(",")
 
 
@@ -63,6 +67,8 @@ class Bench:
         self.master = SpiMaster(dut.clk, dut.sck, dut.cs_n, dut.mosi, dut.miso)
         self.driver = CoreDriver(CocotbTransport(self.master))
         self.busy_pulses: list[int] = []
+        self.busy_gaps: list[int] = []  # clocks BUSY was low before each pulse (after the first)
+        self._last_fall: float | None = None
         self.rng = np.random.default_rng(SEED)
 
     async def start(self) -> None:
@@ -87,8 +93,11 @@ class Bench:
         while True:
             await RisingEdge(self.dut.busy)
             t0 = get_sim_time("ns")
+            if self._last_fall is not None:
+                self.busy_gaps.append(round((t0 - self._last_fall) / CLOCK_NS))
             await FallingEdge(self.dut.busy)
-            self.busy_pulses.append(round((get_sim_time("ns") - t0) / CLOCK_NS))
+            self._last_fall = get_sim_time("ns")
+            self.busy_pulses.append(round((self._last_fall - t0) / CLOCK_NS))
 
     def cycles(self, n_active: int) -> int:
         return core_cycles_per_timestep(n_active, self.n_pre, self.n_post, self.lanes, self.pipelined)
@@ -144,7 +153,7 @@ async def identify(dut: Any) -> None:
     def body() -> None:
         b.driver.flash_power_down()  # what the host sends first on the iCEBreaker: no effect on the core
         info = b.driver.identify()
-        assert info["id"] == 0x504C4331 and info["version"] == 1
+        assert info["id"] == 0x504C4331 and info["version"] == 2
         b.driver.check_config(b.o1, b.lif, b.n_pre, b.n_post)
         assert info["lanes"] == b.lanes and info["pipelined_update"] == int(b.pipelined)
         assert info["spram"] == int(CASE.get("memory", "inferred") == "spram")
@@ -179,9 +188,11 @@ async def closed_loop(dut: Any) -> None:
             s = b.rng.random(b.n_pre) < p
             rew = b.random_reward(t)
             n_before = len(b.busy_pulses)
-            z = drv.step(s, rew)
+            z = drv.step(s, rew)  # the packed OUT_SPIKES words
             zm = net.step(s, rew)
             assert np.array_equal(z, zm), f"step {t}: core spikes {np.flatnonzero(z)} model {np.flatnonzero(zm)}"
+            fifo = drv.read_outputs()  # the OUT_FIFO indices, in spike (= index) order
+            assert np.array_equal(fifo, np.flatnonzero(zm)), f"step {t}: OUT_FIFO {fifo}, model {np.flatnonzero(zm)}"
             spikes_seen += int(zm.sum())
             assert len(b.busy_pulses) == n_before + 1, f"step {t}: {len(b.busy_pulses) - n_before} BUSY pulses"
             assert b.busy_pulses[-1] == b.cycles(int(s.sum())), (
@@ -195,6 +206,19 @@ async def closed_loop(dut: Any) -> None:
                 drv.load_network(net.state_dict())
                 check_state(drv, net, "after the reset and reload")
         assert drv.read(Reg.STEP)[0] == STEPS - STEPS // 2 - 1
+        # the overlapped host loop: step t+1's spikes and reward written and step t-1's outputs read while t runs
+        n_run = 8
+        xs = b.rng.random((n_run, b.n_pre)) < b.rng.random((n_run, 1))
+        rs = b.rng.integers(b.o1.reward_min, b.o1.reward_max + 1, n_run)
+        n_before = len(b.busy_pulses)
+        zs = drv.run(xs, rs)
+        for t in range(n_run):
+            zm = net.step(xs[t], int(rs[t]))
+            spikes_seen += int(zm.sum())
+            assert np.array_equal(zs[t], zm), f"run step {t}: core {np.flatnonzero(zs[t])} model {np.flatnonzero(zm)}"
+        pulses = b.busy_pulses[n_before:]
+        assert pulses == [b.cycles(int(x.sum())) for x in xs], f"run: BUSY pulses {pulses}"
+        check_state(drv, net, "after the overlapped run")
         assert spikes_seen > 0, "the run never produced a post spike: not a closed-loop test"
         assert drv.status() == Status(0)
 
@@ -226,6 +250,8 @@ async def bad_commands(dut: Any) -> None:
         expect(Status.ERR_CMD, "write to ID")
         drv.write(Reg.OUT_COUNT, 0, [5])
         expect(Status.ERR_CMD, "write to OUT_COUNT")
+        drv.write(Reg.OUT_SPIKES, 0, [5])
+        expect(Status.ERR_CMD, "write to OUT_SPIKES")
         assert drv.read(Reg.SPIKES_IN)[0] == 0
         expect(Status.ERR_CMD, "read of SPIKES_IN")
         # out-of-range addresses
@@ -244,6 +270,8 @@ async def bad_commands(dut: Any) -> None:
         words = -(-b.n_pre // 32)
         drv.write(Reg.SPIKES_IN, words, [0xFFFFFFFF])
         expect(Status.ERR_ADDR, "SPIKES_IN past the words")
+        assert drv.read(Reg.OUT_SPIKES, -(-b.n_post // 32))[0] == 0
+        expect(Status.ERR_ADDR, "OUT_SPIKES past the words")
         # a burst running off the end: the words in range are written, the rest dropped
         last = drv.read(Reg.POST_TRACE, b.n_post - 1)[0]
         drv.write(Reg.POST_TRACE, b.n_post - 1, [last, 1, 2])
@@ -278,16 +306,30 @@ async def task(dut: Any) -> None:
         m = b.master
         c0, by0, f0, p0, t0 = m.clocks, m.bytes_transferred, m.frames, len(b.busy_pulses), get_sim_time("ns")
         res_core = run_task(drv, setup.task, TASK_TRIALS)  # the driver is a stepper
-        if REPORT:  # the measured cost of the lockstep host loop (tools/core_throughput_benchmark.py)
-            steps = len(b.busy_pulses) - p0
-            with open(REPORT, "w") as f:
-                json.dump({"steps": steps, "spi_clocks": m.clocks - c0, "bytes": m.bytes_transferred - by0,
-                           "frames": m.frames - f0, "busy_clocks": sum(b.busy_pulses[p0:]),
-                           "sim_clocks": round((get_sim_time("ns") - t0) / CLOCK_NS)}, f)
+
+        def counters() -> dict[str, int]:  # the measured cost of a host loop (tools/core_throughput_benchmark.py)
+            return {"steps": len(b.busy_pulses) - p0, "spi_clocks": m.clocks - c0, "bytes": m.bytes_transferred - by0,
+                    "frames": m.frames - f0, "busy_clocks": sum(b.busy_pulses[p0:]),
+                    "sim_clocks": round((get_sim_time("ns") - t0) / CLOCK_NS)}
+
+        report: dict[str, Any] = counters()
         res_model = run_task(model, setup.task, TASK_TRIALS)
         assert np.array_equal(res_core.post_spikes, res_model.post_spikes), "the core's run differs from the model's"
         assert np.array_equal(res_core.correct, res_model.correct)
         check_state(drv, model, "after the task")
+        if STREAM_STEPS > 0:  # the overlapped host loop on the trained core: the same spikes as the model
+            rng = np.random.default_rng(SEED)
+            xs = rng.random((STREAM_STEPS, setup.task.n_pre)) < 0.1
+            rs = rng.integers(-3, 4, STREAM_STEPS)
+            c0, by0, f0, p0, t0 = m.clocks, m.bytes_transferred, m.frames, len(b.busy_pulses), get_sim_time("ns")
+            zs = drv.run(xs, rs)
+            report["stream"] = counters()
+            for t in range(STREAM_STEPS):
+                assert np.array_equal(zs[t], model.step(xs[t], int(rs[t]))), f"overlapped run: step {t} differs"
+            check_state(drv, model, "after the overlapped run")
+        if REPORT:
+            with open(REPORT, "w") as f:
+                json.dump(report, f)
         if TASK_TRIALS >= 200:  # learned on the chip: >= 90% correct over trials 100..199 (the model: 0.98)
             acc = float(np.mean(res_core.correct[100:200]))
             assert acc >= 0.9, f"the core answered {acc:.2f} of trials 100..199 correctly, not >= 0.9"
@@ -299,7 +341,8 @@ async def task(dut: Any) -> None:
 
 @cocotb.test(skip="busy_accesses" not in TESTS)
 async def busy_accesses(dut: Any) -> None:
-    """State accesses and TICK while a timestep runs: rejected (ERR_BUSY), nothing changed, one timestep."""
+    """State accesses and TICK while a timestep runs: rejected (ERR_BUSY), nothing changed, one timestep; a
+    TICK_NEXT while busy is queued and starts one clock after the step ends, a second one is ERR_BUSY."""
     b = Bench(dut)
     # a write frame is issued 9 bytes (576 clocks at SCK = clk / 8) after it starts: the timestep must outlast it
     assert b.cycles(b.n_pre) >= 700, f"busy_accesses needs a timestep of >= 700 clocks, not {b.cycles(b.n_pre)}"
@@ -334,6 +377,25 @@ async def busy_accesses(dut: Any) -> None:
             z[drv.read_outputs()] = True
             assert np.array_equal(z, zm), f"{what}: the timestep with a rejected access differs from the model"
             assert b.busy_pulses[-1] == b.cycles(b.n_pre), f"{what}: BUSY for {b.busy_pulses[-1]} clocks"
+        # one frame: TICK, then TICK_NEXT (queued: the step runs), then TICK_NEXT again (one deep: ERR_BUSY)
+        drv.write_spikes(everything)
+        drv.set_reward(1)
+        n0, steps0 = len(b.busy_pulses), drv.read(Reg.STEP)[0]
+        drv.frame(bytes([command(Reg.CONTROL, True)]) + bytes(4)
+                  + b"".join(int(c).to_bytes(4, "big") for c in (Control.TICK, Control.TICK_NEXT, Control.TICK_NEXT)))
+        st = drv.poll()
+        assert st & Status.BUSY and st & Status.QUEUED and st & Status.ERR_BUSY, f"queued: STATUS 0x{st:02x}"
+        while drv.read(Reg.STEP)[0] != steps0 + 2:
+            pass
+        drv.wait_idle()
+        assert drv.read(Reg.STEP)[0] == steps0 + 2, "TICK, TICK_NEXT, TICK_NEXT: not exactly two timesteps"
+        assert drv.status() == Status.ERR_BUSY
+        drv.clear_errors()
+        net.step(everything, 1)
+        zm = net.step(np.zeros(b.n_pre, dtype=bool), 1)  # the queued step: an empty input, the same REWARD
+        assert np.array_equal(drv.read_out_spikes(), zm), "the queued timestep differs from the model"
+        assert b.busy_pulses[n0:] == [b.cycles(b.n_pre), b.cycles(0)], f"queued: BUSY pulses {b.busy_pulses[n0:]}"
+        assert b.busy_gaps[-1] == 1, f"the queued step started {b.busy_gaps[-1]} clocks after the running one ended"
         check_state(drv, net, "after the busy accesses")
 
     await body()
