@@ -52,8 +52,8 @@ class Board:
 
 
 BOARDS: dict[str, Board] = {
-    "icebreaker": Board("icebreaker", ICE40_UP5K, "icebreaker-core.pcf", 12.0, 33.0),
-    "ulx3s": Board("ulx3s", ECP5_25F, "ulx3s-core.lpf", 25.0, 55.0),
+    "icebreaker": Board("icebreaker", ICE40_UP5K, "icebreaker-core.pcf", 12.0, 41.25),
+    "ulx3s": Board("ulx3s", ECP5_25F, "ulx3s-core.lpf", 25.0, 80.0),
 }
 
 
