@@ -12,9 +12,21 @@ From the counts of the elaborated design (:mod:`plasticore.estimate.counts`), pe
   (:mod:`plasticore.estimate.coefficients`). They absorb how many LUT4s Yosys/ABC need per bit of each kind
   (an ECP5 ``CCU2C`` carry cell counts as two LUT4s); on ECP5, ABC9's wide-function mapping makes the
   LUT4 count per array lane nearly independent of the widths, so ``l`` carries most of it there.
-* **Cycles per timestep**: 1 for the lane; :func:`plasticore.hw.o1_array.cycles_per_timestep` for the array.
+* **Cycles per timestep**: 1 for the lane; :func:`plasticore.hw.o1_array.cycles_per_timestep` for the array;
+  :func:`plasticore.hw.o1_core.core_cycles_per_timestep` for the core at ``n_active`` spiking inputs (default
+  ``round(0.1 * n_pre)``, reported as ``n_active``).
 * **Fmax**: :mod:`plasticore.estimate.timing`. Timesteps per second = Fmax / cycles per timestep; synapse
-  updates per second = lanes x Fmax.
+  updates per second = lanes x Fmax (lane, array: the learning pass's peak rate); for the core
+  ``n_pre * n_post`` x timesteps per second (every synapse once per timestep, as the board records count it).
+  For the core the timing model knows only the array's paths (the synapse update, the block RAM read, the DSP
+  product), not the core's own (SPI slave, access unit, sequencer, LIF pipeline): its ``fmax_mhz``,
+  ``timesteps_per_second`` and ``synapse_updates_per_second`` are ``None``, and the array-path values are
+  reported as ``*_upper_bound`` (the measured board Fmax is 35-40 % below them).
+
+The closed-loop core (``design="o1_core"``, ``lif=FixedLIFConfig(...)``) is counted like the array: its
+array's update blocks are datapath, every other process of the core is control (there are no core-only
+coefficients: nothing of the core was fitted), and all its memories (the array's and the core's own) are
+mapped by the same rules.
 
 Errors: an unknown target, design or memory, bad sizes, or a design that does not fit the device raise
 :class:`ValueError` naming the parameter or what overflows, and for an array that does not fit, what would
@@ -27,13 +39,23 @@ import dataclasses
 import math
 from typing import Any
 
-from plasticore.hw.vocabulary import DESIGNS, MEMORY_CHOICES, TARGETS, choice
+from plasticore.hw.vocabulary import MEMORY_CHOICES, PREDICTED_DESIGNS, TARGETS, choice
+from plasticore.refmodel.o1_network import FixedLIFConfig
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .counts import RtlCounts, rtl_counts
 from .devices import DEVICES, Device
 from .memory_map import dsps_per_product, map_memory, memory_overhead, ram_blocks
 from .timing import period_terms
+
+STATED_ERRORS: dict[str, Any] = {
+    # what the README states for the lane and the arrays (tests/test_resources.py pins them on reports/synth;
+    # tests/test_core_estimate.py holds the core to the same bounds on reports/board, one record per target)
+    "ffs": 0.07,  # |error| per design
+    "luts": {"ice40-up5k": 0.085, "ice40-hx8k": 0.07, "ecp5-25f": 0.11},  # mean |error| per target
+    "ram_blocks": 0.0,
+    "dsps": 0.0,
+}
 
 
 def lut_features(counts: RtlCounts, design: str, dsp: bool, mem_luts: int) -> tuple[float, ...]:
@@ -61,7 +83,7 @@ def resolve_size(design: str | None, n_pre: int | None, n_post: int | None, n_sy
             raise ValueError(f"{name} must be an int >= 1, not {v!r}")
     if design is None:
         design = "o1_lane" if n_pre is None and n_post is None and n_synapses is None else "o1_array"
-    design = choice("design", design, DESIGNS)
+    design = choice("design", design, PREDICTED_DESIGNS)
     if design == "o1_lane":
         if lanes != 1 or any(v not in (None, 1) for v in (n_pre, n_post, n_synapses)):
             raise ValueError(
@@ -89,7 +111,7 @@ def resolve_size(design: str | None, n_pre: int | None, n_post: int | None, n_sy
                              f"not {n_synapses}")
         other = n_synapses // known
         return (design, known, other) if n_pre is not None else (design, other, known)
-    raise ValueError("design 'o1_array' needs n_pre and n_post, or n_synapses")
+    raise ValueError(f"design {design!r} needs n_pre and n_post, or n_synapses")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -119,23 +141,32 @@ def breakdown(
     lanes: int,
     memory: str,
     pipelined_update: bool,
+    lif: FixedLIFConfig | None = None,
+    n_active: int | None = None,
 ) -> Breakdown:
     """Predict one design point whose size is already resolved (no fit check; see :func:`estimate_resources`).
 
     ``memory`` is ``"auto"``, ``"inferred"`` or ``"spram"`` (ignored for the lane); ``"auto"`` resolves to
-    SPRAM on the UP5K when the synapses exceed its EBR, else to inferred RAM.
+    SPRAM on the UP5K when the synapses exceed its EBR, else to inferred RAM. ``lif`` and ``n_active``
+    (default ``round(0.1 * n_pre)``) are the core's (``o1_core`` only; checked by :func:`estimate_resources`).
     """
     dev = DEVICES[target]
-    if design == "o1_array":
+    if design in ("o1_array", "o1_core"):
         from plasticore.hw.array_emitter import choose_memory
         from plasticore.hw.o1_array import cycles_per_timestep
+        from plasticore.hw.o1_core import core_cycles_per_timestep
 
         mem = "inferred" if memory == "auto" and target != "ice40-up5k" else memory
         mem = choose_memory(config, n_pre, n_post, lanes, mem)
-        cycles = cycles_per_timestep(n_pre, n_post, lanes, pipelined_update)
+        if design == "o1_core":
+            n_active = default_activity(n_pre) if n_active is None else n_active
+            cycles = core_cycles_per_timestep(n_active, n_pre, n_post, lanes, pipelined_update)
+        else:
+            cycles = cycles_per_timestep(n_pre, n_post, lanes, pipelined_update)
     else:
         mem, cycles = "inferred", 1
-    counts = rtl_counts(config, design, n_pre, n_post, lanes, mem, pipelined_update)
+    core = design == "o1_core"
+    counts = rtl_counts(config, design, n_pre, n_post, lanes, mem, pipelined_update, lif if core else None)
     per_product = dsps_per_product(config, target)
     mem_ffs, mem_luts, lutram = memory_overhead(dev, counts)
     features = lut_features(counts, design, per_product > 0, mem_luts)
@@ -143,10 +174,12 @@ def breakdown(
     dsps = counts.multipliers * per_product  # 0 multipliers for the pipelined lane (its product is LUTs)
     ram = ram_blocks(dev, counts)
     block_ram = any(ram.get(k, 0) > 0 for k in ("ebr", "dp16kd", "spram"))
-    terms = period_terms(config, target, pipelined_update, block_ram, design)
+    # the core: only its array's paths are modelled (see the module docstring)
+    terms = period_terms(config, target, pipelined_update, block_ram, "o1_array" if core else design)
     binding = max(terms, key=lambda ft: ft[0] + dev.t_per_level_ns * ft[1])
     period_ns = max(f + dev.t_per_level_ns * lv for f, lv in terms)
     fmax = round(1e3 / period_ns, 2)
+    updates = fmax * 1e6 * n_pre * n_post / cycles if core else fmax * 1e6 * lanes
     result: dict[str, Any] = {
         "design": design,
         "target": target,
@@ -159,13 +192,19 @@ def breakdown(
         "lutram_cells": lutram,
         "ram_blocks": ram,
         "dsps": dsps,
-        "memory": mem if design == "o1_array" else None,
+        "memory": mem if design != "o1_lane" else None,
         "pipelined_update": pipelined_update,
         "cycles_per_timestep": cycles,
         "fmax_mhz": fmax,
         "timesteps_per_second": round(fmax * 1e6 / cycles, 3),
-        "synapse_updates_per_second": round(fmax * 1e6 * lanes, 1),
+        "synapse_updates_per_second": round(updates, 1),
     }
+    if core:  # the array's paths bound the core's period from below only: no Fmax is claimed for the core
+        result["n_active"] = n_active
+        result["fmax_upper_bound_mhz"] = result.pop("fmax_mhz")
+        result["timesteps_per_second_upper_bound"] = result.pop("timesteps_per_second")
+        result["synapse_updates_per_second_upper_bound"] = result.pop("synapse_updates_per_second")
+        result["fmax_mhz"] = result["timesteps_per_second"] = result["synapse_updates_per_second"] = None
     over: list[str] = []
     if dev.family != "generic":
         for q, have in (("luts", dev.luts), ("ffs", dev.ffs), ("dsps", dev.dsps)):
@@ -245,6 +284,33 @@ def suggest_fit(config: OnlineO1Config, target: str, n_pre: int, n_post: int, la
     return f"nothing of {n_pre} pre neurons fits {target} at this config"
 
 
+def default_activity(n_pre: int) -> int:
+    """The core's default number of spiking inputs per timestep: ``round(0.1 * n_pre)`` (10 % activity)."""
+    return round(0.1 * n_pre)
+
+
+def _check_core_args(config: OnlineO1Config, design: str, lif: object, n_active: object, n_pre: int,
+                     n_post: int, lanes: int) -> None:
+    """``lif`` and ``n_active`` belong to ``o1_core`` only; the core's own parameter rules
+    (:func:`plasticore.hw.o1_core.check_core_params`)."""
+    if design != "o1_core":
+        for name, v in (("lif", lif), ("n_active", n_active)):
+            if v is not None:
+                raise ValueError(f"{name} is for design 'o1_core' only; leave it None for design {design!r}, "
+                                 f"not {v!r}")
+        return
+    if lif is None:
+        raise ValueError("lif must be a FixedLIFConfig for design 'o1_core' (the neurons' config), not None")
+    if not isinstance(lif, FixedLIFConfig):
+        raise TypeError(f"lif must be a FixedLIFConfig, not {type(lif).__name__}")
+    if n_active is not None and (isinstance(n_active, bool) or not isinstance(n_active, int)
+                                 or not 0 <= n_active <= n_pre):
+        raise ValueError(f"n_active must be an int in 0..n_pre={n_pre}, not {n_active!r}")
+    from plasticore.hw.o1_core import check_core_params
+
+    check_core_params(config, lif, n_pre, n_post, lanes)
+
+
 def estimate_resources(
     *,
     config: OnlineO1Config,
@@ -257,6 +323,8 @@ def estimate_resources(
     memory: str = "auto",
     pipelined_update: bool = False,
     check_fit: bool = True,
+    lif: FixedLIFConfig | None = None,
+    n_active: int | None = None,
 ) -> dict[str, Any]:
     """Predicted LUT4s, flip-flops, RAM blocks by kind, DSP blocks, cycles per timestep, Fmax, throughput.
 
@@ -266,6 +334,12 @@ def estimate_resources(
     ``memory`` (:class:`~plasticore.hw.vocabulary.Memory`): ``"spram"`` (UP5K only) puts the synapse RAMs in
     SPRAM; ``pipelined_update`` selects the array's five-stage update
     (:func:`~plasticore.hw.o1_array_update.o1_array_update`) or the pipelined lane.
+
+    ``design="o1_core"`` is the closed-loop core (:class:`~plasticore.hw.core_emitter.OnlineO1CoreEmitter`):
+    it needs ``n_pre``/``n_post`` (or ``n_synapses``) and ``lif`` (its :class:`FixedLIFConfig`); ``n_active``
+    (0..n_pre, default ``round(0.1 * n_pre)``) is the number of spiking inputs per timestep its
+    ``cycles_per_timestep`` is computed at (reported as ``n_active``). ``lif`` and ``n_active`` are rejected
+    for the other designs.
 
     Raises :class:`TypeError` for a config that is not an :class:`OnlineO1Config` or a flag that is not a
     bool, :class:`ValueError` for an unknown target/design/memory, bad sizes, or (with ``check_fit``) a
@@ -279,12 +353,13 @@ def estimate_resources(
     _check_flag("pipelined_update", pipelined_update)
     _check_flag("check_fit", check_fit)
     design, a, b = resolve_size(design, n_pre, n_post, n_synapses, lanes)
-    if design == "o1_array" and lanes > b:
+    if design != "o1_lane" and lanes > b:
         raise ValueError(f"lanes must be in 1..n_post={b}, not {lanes}")
     if memory == "spram" and target not in ("ice40-up5k", "generic"):
         raise ValueError(f"memory 'spram' needs target 'ice40-up5k', not {target!r}")
+    _check_core_args(config, design, lif, n_active, a, b, lanes)
     bd = breakdown(config=config, target=target, design=design, n_pre=a, n_post=b, lanes=lanes, memory=memory,
-                   pipelined_update=pipelined_update)
+                   pipelined_update=pipelined_update, lif=lif, n_active=n_active)
     result = bd.result
     if result["overflow"] and check_fit:
         msg = f"{design} ({a}x{b}, {lanes} lanes) does not fit {target}: " + ", ".join(result["overflow"])
@@ -294,4 +369,5 @@ def estimate_resources(
     return result
 
 
-__all__ = ["Breakdown", "breakdown", "estimate_resources", "lut_features", "resolve_size", "suggest_fit"]
+__all__ = ["STATED_ERRORS", "Breakdown", "breakdown", "default_activity", "estimate_resources", "lut_features",
+           "resolve_size", "suggest_fit"]

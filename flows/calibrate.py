@@ -13,6 +13,9 @@ feature no record of a family exercises takes the iCE40 value, a target without 
 delay. Without ``--write`` the document is printed; with ``--write`` it replaces
 ``plasticore/estimate/coefficients.json`` (or ``--out``), which a prediction reads (never the records).
 
+:func:`plasticore.flows.report.judge_board_record` holds the closed-loop core's prediction against one record
+of ``reports/board``; those records are judged only, never fitted here.
+
 No EDA tools needed; needs numpy and scipy (``nnls``).
 """
 

@@ -18,7 +18,8 @@ Quantities (``measured`` counts the design's own hierarchy level, not the wrappe
 * ``dsps``: ``SB_MAC16`` / ``MULT18X18D``.
 * Fmax: nextpnr's achieved frequency of the clock, per placer seed; ``fmax_mhz`` is the median.
 
-:func:`write_reports` turns all records into ``reports/resources.md`` and ``reports/figures/resources_*.png``.
+:func:`write_reports` turns all records into ``reports/resources.md`` and ``reports/figures/resources_*.png``;
+:func:`core_markdown` adds the closed-loop core's section from ``reports/board`` (judged, not fitted).
 No EDA tools needed here.
 """
 
@@ -263,6 +264,109 @@ def resources_markdown(recs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def load_board_records(reports: Path) -> list[dict[str, Any]]:
+    """The closed-loop core's board records, ``<reports>/board/*.json`` (:mod:`plasticore.flows.board`),
+    sorted by target and name."""
+    recs = [json.loads(p.read_text()) for p in sorted((reports / "board").glob("*.json"))]
+    return sorted(recs, key=lambda r: (r["target"], r["name"]))
+
+
+def judge_board_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """The predictor (``design="o1_core"``) against one board record: ``{"predicted": ..., "measured": ...,
+    "errors": {quantity: relative error or None}, "within": {quantity: bool}}``.
+
+    The record is judged, never fitted: no coefficient comes from ``reports/board``. The prediction is of the
+    core as the working tree elaborates it (:class:`~plasticore.hw.core_emitter.OnlineO1CoreEmitter`, the
+    pipelined update as :mod:`plasticore.flows.board` builds it) at the record's activity (10 % of ``n_pre``).
+    ``within`` applies :data:`~plasticore.estimate.predict.STATED_ERRORS` (the LUT4 bound, a mean over a
+    target's designs for the arrays, to the one record); Fmax has no stated error (the timing model knows
+    only the array's paths) and is not judged.
+    """
+    from plasticore.estimate.predict import STATED_ERRORS, estimate_resources
+    from plasticore.refmodel.o1_network import FixedLIFConfig
+    from plasticore.refmodel.online_o1 import OnlineO1Config
+
+    p = estimate_resources(config=OnlineO1Config(**rec["config"]), target=rec["target"], design="o1_core",
+                           n_pre=rec["n_pre"], n_post=rec["n_post"], lanes=rec["lanes"], memory=rec["memory"],
+                           pipelined_update=bool(rec.get("pipelined_update", True)),
+                           lif=FixedLIFConfig(**rec["lif_config"]), check_fit=False)
+    m = rec["measured"]
+    kinds = sorted(set(p["ram_blocks"]) | set(m["ram_blocks"]))
+    errors = {q: rel_error(p[q], m[q]) for q in ("luts", "ffs", "dsps")}
+    errors["fmax_mhz"] = rel_error(p["fmax_upper_bound_mhz"], m["fmax_median_mhz"])  # no Fmax claimed: the bound
+    lut_bound = STATED_ERRORS["luts"].get(rec["target"], 0.0)
+    within = {
+        "luts": errors["luts"] is not None and abs(errors["luts"]) <= lut_bound,
+        "ffs": errors["ffs"] is not None and abs(errors["ffs"]) <= STATED_ERRORS["ffs"],
+        "ram_blocks": all(p["ram_blocks"].get(k, 0) == m["ram_blocks"].get(k, 0) for k in kinds),
+        "dsps": p["dsps"] == m["dsps"],
+    }
+    return {"predicted": p, "measured": m, "errors": errors, "within": within, "lut_bound": lut_bound}
+
+
+def core_markdown(reports: Path) -> str:
+    """The generated section on the closed-loop core: the predictor (``design="o1_core"``) against every board
+    record in ``<reports>/board`` (:func:`judge_board_record`); empty without
+    records."""
+    from plasticore.estimate.predict import STATED_ERRORS
+
+    recs = load_board_records(reports)
+    if not recs:
+        return ""
+    bounds = ", ".join(f"{t} {100 * v:g}%" for t, v in STATED_ERRORS["luts"].items())
+    lines = [
+        "## The closed-loop core (`o1_core`, `reports/board`)",
+        "",
+        "Predicted: `estimate_resources(design=\"o1_core\", lif=..., pipelined_update=True)` (or",
+        "`OnlineO1CoreEmitter(...).estimate_resources(target=...)`) of the core as the working tree elaborates",
+        "it; measured: the board record (`python -m plasticore.flows.board`; Yosys `stat -json` of the core's",
+        "hierarchy, nextpnr Fmax over the seeds). These records are judged here, not fitted: no coefficient",
+        "comes from them. Cycles/timestep at 10% input activity (`n_active = round(0.1 * n_pre)`). The",
+        "predictor claims no Fmax for the core (its timing model knows only the array's paths): the column is",
+        "the array-path upper bound, and its error shows how far the core's own paths sit below it.",
+        "",
+        "| board | target | n_pre x n_post | lanes | LUT4 pred | LUT4 meas | err | FF pred | FF meas | err | "
+        "RAM pred | RAM meas | DSP pred | DSP meas | Fmax bound | Fmax meas median (min) MHz | err | "
+        "cycles pred | cycles record |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    outside: list[str] = []
+    for rec in recs:
+        j = judge_board_record(rec)
+        p, m, e = j["predicted"], j["measured"], j["errors"]
+        lines.append(
+            f"| {rec['board']} | {rec['target']} | {rec['n_pre']}x{rec['n_post']} | {rec['lanes']} | "
+            f"{p['luts']} | {m['luts']} | {_pct(e['luts'])} | {p['ffs']} | {m['ffs']} | {_pct(e['ffs'])} | "
+            f"{_ram_total(p['ram_blocks'])} | {_ram_total(m['ram_blocks'])} | {p['dsps']} | {m['dsps']} | "
+            f"{p['fmax_upper_bound_mhz']:.1f} | {m['fmax_median_mhz']:.1f} ({m['fmax_min_mhz']:.1f}) | "
+            f"{_pct(e['fmax_mhz'])} | "
+            f"{p['cycles_per_timestep']} | {rec.get('cycles_per_timestep_10pct', 'n/a')} |"
+        )
+        outside += [f"{rec['board']} {rec['name']}: {q}" for q, ok in j["within"].items() if not ok]
+        if p["cycles_per_timestep"] != rec.get("cycles_per_timestep_10pct"):
+            outside.append(f"{rec['board']} {rec['name']}: cycles/timestep {p['cycles_per_timestep']} (the core as "
+                           f"it is now) vs {rec.get('cycles_per_timestep_10pct')} in the record (built from an "
+                           f"earlier core)")
+    lines += [
+        "",
+        f"Stated errors (the arrays', README): FF within {100 * STATED_ERRORS['ffs']:g}%, RAM blocks and DSPs "
+        f"exact, LUT4 within {bounds} (a mean per target for the arrays; here one record per target).",
+        "",
+    ]
+    lines += [f"- outside: {x}" for x in outside] if outside else ["Every record is within the stated errors."]
+    lines += [
+        "",
+        "Fmax is not within any stated error and is not claimed: the timing model knows the array's paths only",
+        "(the synapse update, the block RAM read, the DSP product); the core's own paths (SPI slave, access unit,",
+        "timestep sequencer, LIF pipeline) set its clock, so the prediction says what the array's paths alone",
+        "would allow, not what the core reaches.",
+        "The core's own logic counts as control bits, each signal of its processes weighed per assignment",
+        "(`plasticore.estimate.counts.signal_weights`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def plot(recs: list[dict[str, Any]], path: Path) -> None:
     """Predicted vs measured LUT4s, FFs and Fmax (log axes, y = x and +-10% lines), one colour per target."""
     import matplotlib
@@ -345,7 +449,8 @@ def write_reports(reports: Path) -> list[Path]:
     """Regenerate ``resources.md`` and the plot from the stored records; returns the written paths."""
     recs = load_records(reports)
     md = reports / "resources.md"
-    md.write_text(resources_markdown(recs))
+    core = core_markdown(reports)
+    md.write_text(resources_markdown(recs) + ("\n" + core if core else ""))
     png = reports / "figures" / "resources_predicted_vs_measured.png"
     plot(recs, png)
     out = [md, png]

@@ -19,6 +19,7 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .array_emitter import choose_memory, convert_with_models
 from .emitter import block_ports
+from .estimator import estimator
 from .hdl_names import HdlPort, check_module_name
 from .o1_core import check_core_params, core_cycles_per_timestep, o1_core, param_values
 
@@ -59,6 +60,16 @@ class OnlineO1CoreEmitter:
     def cycles_per_timestep(self, n_active: int) -> int:
         """Exact clocks of one timestep with ``n_active`` spiking inputs (:func:`core_cycles_per_timestep`)."""
         return core_cycles_per_timestep(n_active, self.n_pre, self.n_post, self.lanes, self.pipelined_update)
+
+    def estimate_resources(self, *, target: str, n_active: int | None = None,
+                           check_fit: bool = True) -> dict[str, Any]:
+        """Predicted FPGA resources of this core on ``target``: :func:`plasticore.estimate.estimate_resources`
+        with ``design="o1_core"`` and this emitter's configs, size, lanes, memory and update; its
+        ``cycles_per_timestep`` is at ``n_active`` spiking inputs (default ``round(0.1 * n_pre)``). Reached
+        through :mod:`plasticore.hw.estimator`, so ``hw`` does not import the predictor."""
+        return estimator()(config=self.o1, target=target, n_pre=self.n_pre, n_post=self.n_post, lanes=self.lanes,
+                           design="o1_core", memory=self.memory, pipelined_update=self.pipelined_update,
+                           check_fit=check_fit, lif=self.lif, n_active=n_active)
 
     def params(self) -> dict[str, int]:
         """The PARAM table the core reports over SPI."""

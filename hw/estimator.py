@@ -5,7 +5,8 @@ stage descriptions), so :mod:`plasticore.hw` must not import it back, not even i
 would make the two packages one import circle. Instead the predictor registers itself here when it is
 imported (the top-level ``plasticore`` package imports it), and
 :meth:`~plasticore.hw.emitter.OnlineO1LearningEmitter.estimate_resources` and
-:meth:`~plasticore.hw.array_emitter.OnlineO1ArrayEmitter.estimate_resources` call :func:`estimator`.
+:meth:`~plasticore.hw.array_emitter.OnlineO1ArrayEmitter.estimate_resources` and
+:meth:`~plasticore.hw.core_emitter.OnlineO1CoreEmitter.estimate_resources` call :func:`estimator`.
 
 Pure Python; imports nothing from the package.
 """
@@ -31,6 +32,8 @@ class Estimator(Protocol):
         memory: str = ...,
         pipelined_update: bool = ...,
         check_fit: bool = ...,
+        lif: Any = ...,
+        n_active: int | None = ...,
     ) -> dict[str, Any]: ...
 
 

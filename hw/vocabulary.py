@@ -26,10 +26,12 @@ class Name(str, Enum):
 
 
 class Design(Name):
-    """What is synthesized: one synapse in registers, or the synapse array in block RAM."""
+    """What is synthesized: one synapse in registers, the synapse array in block RAM, or the closed-loop core
+    (the array with LIF neurons behind SPI; built by :mod:`plasticore.flows.board`, not by the sweep)."""
 
     LANE = "o1_lane"
     ARRAY = "o1_array"
+    CORE = "o1_core"
 
 
 class Memory(Name):
@@ -65,7 +67,8 @@ class RamKind(Name):
     DP16KD = "dp16kd"
 
 
-DESIGNS: tuple[str, ...] = tuple(d.value for d in Design)
+DESIGNS: tuple[str, ...] = (Design.LANE.value, Design.ARRAY.value)  # what the synthesis sweep builds
+PREDICTED_DESIGNS: tuple[str, ...] = tuple(d.value for d in Design)  # what the predictor estimates
 MEMORIES: tuple[str, ...] = (Memory.INFERRED.value, Memory.SPRAM.value)  # resolved memory kinds
 MEMORY_CHOICES: tuple[str, ...] = tuple(m.value for m in Memory)  # what a caller may ask for
 TARGETS: tuple[str, ...] = tuple(t.value for t in TargetName)
@@ -92,6 +95,7 @@ __all__ = [
     "DESIGNS",
     "MEMORIES",
     "MEMORY_CHOICES",
+    "PREDICTED_DESIGNS",
     "TARGETS",
     "Design",
     "Family",

@@ -92,7 +92,7 @@ def test_errors_name_the_parameter() -> None:
     with pytest.raises(ValueError, match=r"target must be one of \['ice40-up5k', 'ice40-hx8k', 'ecp5-25f', "
                                          r"'generic'\], not 'xc7a35t'"):
         estimate_resources(config=DEFAULT, target="xc7a35t")
-    with pytest.raises(ValueError, match=r"design must be one of \['o1_lane', 'o1_array'\], not 'o2'"):
+    with pytest.raises(ValueError, match=r"design must be one of \['o1_lane', 'o1_array', 'o1_core'\], not 'o2'"):
         estimate_resources(config=DEFAULT, target="generic", design="o2")
     with pytest.raises(ValueError, match=r"n_pre must be an int >= 1, not 0"):
         estimate_resources(config=DEFAULT, target="generic", n_pre=0, n_post=4)
