@@ -2,15 +2,19 @@
 
 1. **Measured** (RTL, Verilator): the association task of :func:`plasticore.refmodel.o1_tasks.small_task_setup`
    on the 16 x 4 core, driven through SPI (SCK = clk / 8) by :class:`plasticore.host.driver.CoreDriver` in
-   lockstep (``step``: spike words, reward, TICK, STATUS polls until idle, OUT_COUNT, OUT_FIFO): clocks, bytes
-   and frames per timestep (``tests/cocotb/o1_core_tb.py``, test ``task``, counters of the SPI master).
+   lockstep (``step``: spike words, reward, TICK, STATUS polls until idle, the packed OUT_SPIKES words; the
+   task's reward depends on the step's output), then ``STREAM_STEPS`` steps of the overlapped host loop
+   (``run``: the next step's spikes and reward and the last step's output transferred while a step runs) at 10%
+   input activity: clocks, bytes and frames per timestep (``tests/cocotb/o1_core_tb.py``, test ``task``,
+   counters of the SPI master).
 2. **Replayed**: the same run on :class:`plasticore.host.sim.SimulatedCore` with the core's exact BUSY formula
    (:func:`plasticore.hw.o1_core.core_cycles_per_timestep`) and the master's per-frame overhead; its clock
-   count is compared with the RTL's (the check that makes step 3 trustworthy).
+   count is compared with the RTL's for both host loops (the check that makes step 3 trustworthy).
 3. **Projected**: each board build of :data:`plasticore.flows.board.CORE_BUILDS` on the simulated core with 10%
    random input activity after training on the large association task, at the board's core clock (its PLL,
    checked against the measured Fmax in
-   ``reports/board``): lockstep timesteps/s including the SPI traffic, and the compute-only bound.
+   ``reports/board``): timesteps/s including the SPI traffic in lockstep and overlapped, and the compute-only
+   bound.
 
 Usage: ``python tools/core_throughput_benchmark.py --output reports/core_throughput.json [--trials 200]``
 (writes the JSON and a Markdown table next to it). Needs Verilator (``make setup``).
@@ -45,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # the per-frame overhead of tests/cocotb/spi_master.SpiMaster with its defaults (the RTL run's master)
 FRAME_CLOCKS = frame_overhead_clocks(SCK_DIVIDER_MIN)
 SEED = 7
+STREAM_STEPS = 200  # overlapped steps after the RTL task
 
 
 def measure_rtl(trials: int, build: Path) -> dict[str, Any]:
@@ -59,7 +64,7 @@ def measure_rtl(trials: int, build: Path) -> dict[str, Any]:
     run_cocotb(sim="verilator", sources=sources, toplevel="o1_core", test_module="o1_core_tb",
                build_dir=build / "sim",
                extra_env={"CORE_CASE": json.dumps(case), "CORE_SEED": str(SEED), "CORE_TASK_TRIALS": str(trials),
-                          "CORE_TESTS": "task", "CORE_REPORT": str(report)})
+                          "CORE_TESTS": "task", "CORE_REPORT": str(report), "CORE_STREAM_STEPS": str(STREAM_STEPS)})
     return dict(json.loads(report.read_text()))
 
 
@@ -81,8 +86,17 @@ def replay(trials: int) -> dict[str, Any]:
     drv.load_network(setup.network().state_dict())
     t0, b0, f0, s0 = core.time, core.bytes_transferred, core.frames, core.steps_started
     run_task(drv, setup.task, trials)
-    return {"steps": core.steps_started - s0, "clocks": core.time - t0, "bytes": core.bytes_transferred - b0,
-            "frames": core.frames - f0}
+    out: dict[str, Any] = {"steps": core.steps_started - s0, "clocks": core.time - t0,
+                           "bytes": core.bytes_transferred - b0, "frames": core.frames - f0}
+    rng = np.random.default_rng(SEED)  # the RTL test's overlapped steps
+    n_pre = setup.task.n_pre
+    xs = rng.random((STREAM_STEPS, n_pre)) < 0.1
+    rs = rng.integers(-3, 4, STREAM_STEPS)
+    t0, b0, f0, s0 = core.time, core.bytes_transferred, core.frames, core.steps_started
+    drv.run(xs, rs)
+    out["stream"] = {"steps": core.steps_started - s0, "clocks": core.time - t0, "bytes": core.bytes_transferred - b0,
+                     "frames": core.frames - f0}
+    return out
 
 
 def project(build: CoreBuild, steps: int, activity: float, reports: Path, train_trials: int) -> dict[str, Any]:
@@ -98,13 +112,20 @@ def project(build: CoreBuild, steps: int, activity: float, reports: Path, train_
     drv.identify()
     rng = np.random.default_rng(SEED)
     n_active = round(activity * build.n_pre)
+    xs = np.zeros((steps, build.n_pre), dtype=bool)
+    for s in xs:
+        s[rng.choice(build.n_pre, n_active, replace=False)] = True
     t0, b0, f0 = core.time, core.bytes_transferred, core.frames
     n_out = 0
-    for _ in progress(range(steps), f"{build.board} {build.name}", steps):
-        s = np.zeros(build.n_pre, dtype=bool)
-        s[rng.choice(build.n_pre, n_active, replace=False)] = True
+    for s in progress(xs, f"{build.board} {build.name} lockstep", steps):
         n_out += int(drv.step(s, 0).sum())
     clocks = (core.time - t0) / steps
+    lock_bytes, lock_frames = (core.bytes_transferred - b0) / steps, (core.frames - f0) / steps
+    t0, b0, f0 = core.time, core.bytes_transferred, core.frames
+    print(f"{build.board} {build.name}: {steps} overlapped steps ...", file=sys.stderr, flush=True)
+    drv.run(xs, np.zeros(steps, dtype=np.int64))
+    run_clocks = (core.time - t0) / steps
+    run_bytes, run_frames = (core.bytes_transferred - b0) / steps, (core.frames - f0) / steps
     busy = em.cycles_per_timestep(n_active)
     board = BOARDS[build.board]
     rec_path = reports / "board" / f"{build.board}-{build.name}.json"
@@ -116,12 +137,15 @@ def project(build: CoreBuild, steps: int, activity: float, reports: Path, train_
         "active_inputs": n_active, "steps": steps, "trained_trials": train_trials,
         "output_spikes_per_step": round(n_out / steps, 2), "busy_clocks_per_step": busy,
         "host_clocks_per_step": round(clocks, 1), "spi_clocks_outside_busy_per_step": round(clocks - busy, 1),
-        "bytes_per_step": round((core.bytes_transferred - b0) / steps, 1),
-        "frames_per_step": round((core.frames - f0) / steps, 1),
+        "bytes_per_step": round(lock_bytes, 1), "frames_per_step": round(lock_frames, 1),
+        "overlapped_host_clocks_per_step": round(run_clocks, 1),
+        "overlapped_bytes_per_step": round(run_bytes, 1), "overlapped_frames_per_step": round(run_frames, 1),
         "core_clock_mhz": f_core, "sck_mhz": round(f_core / SCK_DIVIDER_MIN, 3),
         "timesteps_per_s_lockstep": round(f_core * 1e6 / clocks, 1),
+        "timesteps_per_s_overlapped": round(f_core * 1e6 / run_clocks, 1),
         "timesteps_per_s_compute_only": round(timesteps_per_second(build, f_core, activity), 1),
         "synaptic_updates_per_s_lockstep": round(f_core * 1e6 / clocks * build.n_pre * build.n_post),
+        "synaptic_updates_per_s_overlapped": round(f_core * 1e6 / run_clocks * build.n_pre * build.n_post),
     }
     if rec:
         out["fmax_min_mhz"] = rec["measured"]["fmax_min_mhz"]
@@ -131,36 +155,42 @@ def project(build: CoreBuild, steps: int, activity: float, reports: Path, train_
 
 def markdown(res: dict[str, Any]) -> str:
     m, r = res["rtl_measured"], res["simulated_replay"]
+    ms, rs = m["stream"], r["stream"]
     lines = [
         "# Closed-loop core: timesteps per second with the host in the loop",
         "",
-        "Generated by `tools/core_throughput_benchmark.py`. The host runs `CoreDriver.step` in lockstep (spike",
-        "words, reward, TICK, STATUS polls until idle, OUT_COUNT, OUT_FIFO) over SPI mode 0 at SCK = clk / 8.",
+        "Generated by `tools/core_throughput_benchmark.py`, over SPI mode 0 at SCK = clk / 8. Two host loops:",
+        "*lockstep* `CoreDriver.step` (spike words, reward, TICK, STATUS polls until idle, the packed OUT_SPIKES",
+        "words) and *overlapped* `CoreDriver.run` (while step t runs: step t+1's spike words and reward, step",
+        "t-1's OUT_SPIKES_AT words; then STATUS polls and the TICK of step t+1).",
         "",
-        f"## Measured in RTL (Verilator, 16 x 4 task, {m['steps']} timesteps)",
+        f"## Measured in RTL (Verilator, 16 x 4 task: {m['steps']} lockstep timesteps, then {ms['steps']} overlapped)",
         "",
-        "| | RTL (measured) | simulated core (replay) |",
-        "|---|---|---|",
-        f"| clocks | {m['sim_clocks']} | {r['clocks']} |",
-        f"| SPI bytes | {m['bytes']} | {r['bytes']} |",
-        f"| frames | {m['frames']} | {r['frames']} |",
-        f"| BUSY clocks | {m['busy_clocks']} | (formula) |",
+        "| | RTL lockstep | replay lockstep | RTL overlapped | replay overlapped |",
+        "|---|---|---|---|---|",
+        f"| clocks | {m['sim_clocks']} | {r['clocks']} | {ms['sim_clocks']} | {rs['clocks']} |",
+        f"| SPI bytes | {m['bytes']} | {r['bytes']} | {ms['bytes']} | {rs['bytes']} |",
+        f"| frames | {m['frames']} | {r['frames']} | {ms['frames']} | {rs['frames']} |",
+        f"| BUSY clocks | {m['busy_clocks']} | (formula) | {ms['busy_clocks']} | (formula) |",
         "",
-        f"Replay error in clocks: {res['replay_clock_error_pct']:+.3f}% (the projection below uses the replay).",
+        f"Replay error in clocks: lockstep {res['replay_clock_error_pct']:+.3f}%, overlapped "
+        f"{res['replay_stream_clock_error_pct']:+.3f}% (the projection below uses the replay).",
         "",
         "## Projected per board build (10% random input activity, the network trained on the large task)",
         "",
-        "| board | core | clock MHz (Fmax) | BUSY clk/step | host clk/step | bytes/step | output spikes/step "
-        "| timesteps/s lockstep | compute-only | synaptic updates/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| board | core | clock MHz (Fmax) | BUSY clk/step | host clk/step lockstep / overlapped "
+        "| bytes/step | output spikes/step | timesteps/s lockstep | overlapped | compute-only "
+        "| synaptic updates/s overlapped |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in res["projected"]:
         fm = f" ({p['fmax_min_mhz']})" if "fmax_min_mhz" in p else ""
         lines.append(f"| {p['board']} | {p['n_pre']} x {p['n_post']}, {p['lanes']} lanes | {p['core_clock_mhz']}{fm} "
-                     f"| {p['busy_clocks_per_step']} | {p['host_clocks_per_step']} | {p['bytes_per_step']} "
+                     f"| {p['busy_clocks_per_step']} | {p['host_clocks_per_step']} / "
+                     f"{p['overlapped_host_clocks_per_step']} | {p['bytes_per_step']} "
                      f"| {p['output_spikes_per_step']} "
-                     f"| {p['timesteps_per_s_lockstep']} | {p['timesteps_per_s_compute_only']} "
-                     f"| {p['synaptic_updates_per_s_lockstep']:.3g} |")
+                     f"| {p['timesteps_per_s_lockstep']} | {p['timesteps_per_s_overlapped']} "
+                     f"| {p['timesteps_per_s_compute_only']} | {p['synaptic_updates_per_s_overlapped']:.3g} |")
     lines += ["", "Goal (issue 15): >= 1,000 timesteps/s on the UP5K at 256 x 256, 10% activity, SPI included."]
     return "\n".join(lines) + "\n"
 
@@ -180,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(), "seed": SEED, "trials": args.trials, "sck_divider": SCK_DIVIDER_MIN,
         "frame_clocks": FRAME_CLOCKS, "rtl_measured": rtl, "simulated_replay": rep,
         "replay_clock_error_pct": round(100.0 * (rep["clocks"] - rtl["sim_clocks"]) / rtl["sim_clocks"], 4),
+        "replay_stream_clock_error_pct": round(100.0 * (rep["stream"]["clocks"] - rtl["stream"]["sim_clocks"])
+                                               / rtl["stream"]["sim_clocks"], 4),
         "projected": [project(b, args.steps, 0.1, args.reports, args.train_trials) for b in CORE_BUILDS],
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
