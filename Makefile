@@ -35,6 +35,7 @@ bench: setup
 	$(PY) tools/meta_learning_benchmark.py --iterations 15000 --output reports/meta_learning.json
 	$(PY) tools/continual_learning_benchmark.py --output reports/continual_learning.json
 	$(PY) tools/core_throughput_benchmark.py --output reports/core_throughput.json
+	$(PY) tools/federated_benchmark.py --experiment --output reports/federated.json
 
 reports: setup
 	$(PY) tools/plasticity_report.py --out reports
