@@ -36,6 +36,7 @@ bench: setup
 	$(PY) tools/continual_learning_benchmark.py --output reports/continual_learning.json
 	$(PY) tools/core_throughput_benchmark.py --output reports/core_throughput.json
 	$(PY) tools/federated_benchmark.py --experiment --output reports/federated.json
+	$(PY) tools/neuroevolution_benchmark.py --suite --output reports/neuroevolution.json
 
 reports: setup
 	$(PY) tools/plasticity_report.py --out reports

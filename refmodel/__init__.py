@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .callbacks import CSVCallback, TensorBoardCallback, TrainingCallback, WandBCallback
+from .cartpole import CartPoleFitness, CartPoleParams, cartpole_step
 from .errors import MissingDependencyError
 from .federated import (
     ClientData,
@@ -47,6 +48,19 @@ from .lifelong import EWC, EWCMode, SynapticIntelligence
 from .losses import LossKind, accuracy, cross_entropy_loss, mse_loss, predict_classes
 from .meta import MetaLearner, Reptile
 from .mlp import MLP
+from .neuroevolution import (
+    CMAESEvolver,
+    FitnessExecutor,
+    GenerationStats,
+    GenomeLayout,
+    OpenAIESEvolver,
+    ProcessExecutor,
+    SerialExecutor,
+    SNNGeneticEvolver,
+    flatten_weights,
+    load_genome,
+    unflatten_weights,
+)
 from .nir_io import from_nir, online_rules_from_nir, to_nir
 from .o1_network import FixedLIFConfig, OnlineO1Network, fixed_lif_step
 from .online_o1 import (
@@ -117,7 +131,10 @@ __all__ = [
     "Adam",
     "BPTTLearner",
     "Bounds",
+    "CMAESEvolver",
     "CSVCallback",
+    "CartPoleFitness",
+    "CartPoleParams",
     "ClientData",
     "ClipGradNorm",
     "ClipGradValue",
@@ -134,8 +151,11 @@ __all__ = [
     "FederatedAggregator",
     "FederatedHistory",
     "Feedback",
+    "FitnessExecutor",
     "FixedLIFConfig",
     "FixedPointHistory",
+    "GenerationStats",
+    "GenomeLayout",
     "GradientLearner",
     "GradientTransform",
     "GrowthMode",
@@ -156,17 +176,21 @@ __all__ = [
     "OnlineO1Network",
     "OnlineO1Snapshot",
     "OnlineO1Synapse",
+    "OpenAIESEvolver",
     "Optimizer",
+    "ProcessExecutor",
     "RSTDPParams",
     "RSTDPState",
     "Reptile",
     "RewardModulatedLearner",
     "RewiringResult",
+    "SNNGeneticEvolver",
     "STPParams",
     "STPState",
     "ScalingRun",
     "Scheduler",
     "SecureAggregationError",
+    "SerialExecutor",
     "ShortTermPlasticity",
     "SparseConnectivity",
     "StepScheduler",
@@ -182,6 +206,7 @@ __all__ = [
     "accuracy",
     "aggregate_fixed_point",
     "build_online_o1_memory_proof",
+    "cartpole_step",
     "check_connectivity",
     "cross_entropy_loss",
     "dense_weights",
@@ -192,12 +217,14 @@ __all__ = [
     "eprop_step",
     "fedavg",
     "fixed_lif_step",
+    "flatten_weights",
     "from_nir",
     "homeostasis_experiment",
     "homeostasis_initial_state",
     "homeostasis_step",
     "lif_scan",
     "lif_step",
+    "load_genome",
     "local_update",
     "make_spiking_classification",
     "mse_loss",
@@ -226,5 +253,6 @@ __all__ = [
     "stp_step",
     "tbptt_gradients",
     "to_nir",
+    "unflatten_weights",
     "usage_step",
 ]
