@@ -70,18 +70,18 @@ the server never asks one client for both shares of the same client because this
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ._validate import check_array, check_count, check_real, check_rng, check_seed
+from .errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -190,14 +190,31 @@ def dequantize(q_sum: npt.ArrayLike, n_clients: int, clip: float, bits: int) -> 
 
 # ---- PRG and Shamir ------------------------------------------------------------------------------------
 
+def _crypto() -> types.SimpleNamespace:
+    """The ``cryptography`` primitives, imported on first use (plasticore imports without the extra);
+    :class:`~plasticore.refmodel.errors.MissingDependencyError` naming the ``distributed`` extra if absent."""
+    try:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    except ImportError as exc:
+        raise MissingDependencyError("secure aggregation", "cryptography", "distributed", str(exc)) from exc
+    return types.SimpleNamespace(hashes=hashes, X25519PrivateKey=X25519PrivateKey, X25519PublicKey=X25519PublicKey,
+                                 Cipher=Cipher, algorithms=algorithms, modes=modes, HKDF=HKDF, Encoding=Encoding,
+                                 PublicFormat=PublicFormat)
+
+
 def prg_mask(seed: bytes, info: bytes, size: int, bits: int) -> UIntArray:
     """``size`` pseudorandom words mod ``2^bits``: AES-256-CTR keystream under ``HKDF-SHA256(seed, info)``."""
     if not isinstance(seed, bytes) or len(seed) < 16:
         raise TypeError(f"seed must be bytes of length >= 16, not {type(seed).__name__}")
     n = check_count("size", size, 0)
     k = check_count("bits", bits, *_BITS)
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(seed)
-    enc = Cipher(algorithms.AES(key), modes.CTR(b"\x00" * 16)).encryptor()
+    c = _crypto()
+    key = c.HKDF(algorithm=c.hashes.SHA256(), length=32, salt=None, info=info).derive(seed)
+    enc = c.Cipher(c.algorithms.AES(key), c.modes.CTR(b"\x00" * 16)).encryptor()
     stream = enc.update(b"\x00" * (8 * n)) + enc.finalize()
     words = np.frombuffer(stream, dtype="<u8").astype(np.uint64)
     return words & np.uint64((1 << k) - 1)
@@ -259,11 +276,13 @@ def shamir_reconstruct(shares: Sequence[tuple[int, int]], prime: int = SHAMIR_PR
 # ---- clients and server --------------------------------------------------------------------------------
 
 def _public_bytes(key: X25519PublicKey) -> bytes:
-    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    c = _crypto()
+    b: bytes = key.public_bytes(c.Encoding.Raw, c.PublicFormat.Raw)
+    return b
 
 
 def _pair_mask(private: X25519PrivateKey, peer_public: bytes, size: int, bits: int) -> UIntArray:
-    shared = private.exchange(X25519PublicKey.from_public_bytes(peer_public))
+    shared = private.exchange(_crypto().X25519PublicKey.from_public_bytes(peer_public))
     return prg_mask(shared, _PAIR_INFO, size, bits)
 
 
@@ -277,7 +296,7 @@ class SecAggClient:
         self.n_clients = check_count("n_clients", n_clients, 1)
         self.index = check_count("index", index, 0, self.n_clients - 1)
         self._private_bytes = rng.bytes(32)
-        self._private = X25519PrivateKey.from_private_bytes(self._private_bytes)
+        self._private: X25519PrivateKey = _crypto().X25519PrivateKey.from_private_bytes(self._private_bytes)
         self._self_seed = rng.bytes(32)
         self.received: dict[int, tuple[_Share, _Share]] = {}
 
@@ -395,7 +414,7 @@ def secure_sum_protocol(updates: Sequence[npt.ArrayLike | None], *, threshold: i
         b = shamir_reconstruct([r[("b", u)] for r in responses.values()]).to_bytes(32, "little")
         total = total - prg_mask(b, _SELF_INFO, size, k)
     for v in dropped:
-        sk = X25519PrivateKey.from_private_bytes(
+        sk = _crypto().X25519PrivateKey.from_private_bytes(
             shamir_reconstruct([r[("sk", v)] for r in responses.values()]).to_bytes(32, "little"))
         for u in survivors:  # u added +PRG(s_uv) if v > u, -PRG(s_uv) if v < u: take it out
             m = _pair_mask(sk, public[u], size, k)

@@ -412,3 +412,16 @@ def test_federated_on_chip_learning_reaches_the_task() -> None:
     # measured: global test accuracy 0.06 (initial) -> 0.79, 0.97, 0.97 for this seed; chance is 0.25
     assert hist.accuracy[0] < 0.3 and hist.accuracy[-1] >= 0.9
     assert hist.weights.dtype == np.int64 and hist.weights.min() >= 0 and hist.weights.max() <= 255
+
+
+def test_secure_aggregation_without_cryptography_names_the_extra() -> None:
+    """plasticore imports without the ``distributed`` extra; secure aggregation then fails closed, naming it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['cryptography'] = None; import plasticore.refmodel as r; "
+            "import numpy as np\n"
+            "try:\n    r.secure_sum([np.zeros(3), np.ones(3)], threshold=2, clip=1.0)\n"
+            "except r.MissingDependencyError as e:\n    print('MDE', e.package, e.extra)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "MDE cryptography distributed", out
