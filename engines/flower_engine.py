@@ -16,7 +16,11 @@ holds exactly the reference's ``clients[k]``) and trains on its split:
   example count ``n_k`` and the drift :math:`\lVert w_k - w^t\rVert_2`.
 * ``learner = "o1"``: :func:`~plasticore.refmodel.federated.o1_local_update`, the O(1) layer with its
   reward-modulated rule (integer weights); the server averages them exactly with
-  :func:`~plasticore.refmodel.federated.aggregate_fixed_point`.
+  :func:`~plasticore.refmodel.federated.aggregate_fixed_point`. The rule, the neurons and the reward are
+  :func:`~plasticore.refmodel.federated.o1_task_preset`'s, the initial weights
+  :func:`~plasticore.refmodel.federated.o1_initial_weights` ``(seed)``, as in
+  :func:`~plasticore.refmodel.federated.run_inprocess_fixed_point`; :meth:`FederatedRunConfig.for_o1` also sets
+  the preset's task (``n_in``, ``n_steps``, ``p_on``, ``p_off``), on which the rule learns.
 
 **ServerApp** (:func:`make_server_app`), one of
 
@@ -94,8 +98,10 @@ def _require_flwr(feature: str) -> None:
 class FederatedRunConfig:
     """Everything a run needs, as Flower's run config (``[tool.flwr.app.config]``; keys with ``-`` for ``_``).
 
-    The task (``num_clients`` .. ``seed``) is rebuilt identically on every node; ``round_timeout`` bounds every
-    exchange (s); ``hold_partition``/``hold_round`` (``-1``: none) make that client wait ``hold_seconds`` at the
+    The task (``num_clients`` .. ``seed``; ``p_on`` / ``p_off`` the spike probabilities of
+    :func:`~plasticore.refmodel.federated.make_spiking_classification`) is rebuilt identically on every node; the
+    defaults are the gradient learner's task, :meth:`for_o1` the O(1) learner's preset; ``round_timeout`` bounds
+    every exchange (s); ``hold_partition``/``hold_round`` (``-1``: none) make that client wait ``hold_seconds`` at the
     start of that round's training after touching ``<output>.hold`` (the hook that lets a tool kill it mid-round
     deterministically); ``output`` is the absolute path stem of the result files.
     """
@@ -114,6 +120,8 @@ class FederatedRunConfig:
     n_steps: int = 20
     n_rec: int = 32
     samples_per_client: int = 40
+    p_on: float = fed.P_ON
+    p_off: float = fed.P_OFF
     seed: int = 0
     epochs: int = 1
     lr: float = 0.03
@@ -149,6 +157,15 @@ class FederatedRunConfig:
         if self.round_timeout <= 0:
             raise ValueError(f"round_timeout must be > 0, not {self.round_timeout}")
 
+    @classmethod
+    def for_o1(cls, **overrides: Any) -> FederatedRunConfig:
+        """A run of the O(1) learner on :func:`~plasticore.refmodel.federated.o1_task_preset`'s task
+        (``learner = "o1"``, the preset's ``n_in``, ``n_steps``, ``p_on``, ``p_off``); ``overrides`` set any
+        field, those too."""
+        kwargs: dict[str, Any] = {"learner": "o1", **fed.o1_task_preset().task_kwargs()}
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
     def to_run_config(self) -> dict[str, int | float | str | bool]:
         """The ``--run-config`` mapping (``proximal_mu`` -> ``proximal-mu``)."""
         return {k.replace("_", "-"): v for k, v in asdict(self).items()}
@@ -168,7 +185,8 @@ class FederatedRunConfig:
         """The task, split over the clients, exactly as the in-process reference builds it."""
         return fed.make_spiking_classification(
             self.num_clients, partition=self.partition, alpha=self.alpha, n_classes=self.n_classes, n_in=self.n_in,
-            n_steps=self.n_steps, samples_per_client=self.samples_per_client, seed=self.seed)
+            n_steps=self.n_steps, samples_per_client=self.samples_per_client, p_on=self.p_on, p_off=self.p_off,
+            seed=self.seed)
 
     def initial_weights(self) -> dict[str, Array]:
         """The initial global model (the reference's ``make_network(seed)``)."""
@@ -176,15 +194,21 @@ class FederatedRunConfig:
         return {k: np.asarray(v, dtype=np.float64).copy() for k, v in net.state_dict().items()}
 
     def o1_initial_weights(self) -> dict[str, np.ndarray]:
-        """The O(1) layer's initial weights ``(n_classes, n_in)``: all at half the weight range."""
-        cfg = self.o1_config()
-        return {"w": np.full((self.n_classes, self.n_in), int(cfg.max_weight) // 2, dtype=np.int64)}
+        """The O(1) layer's initial weights ``(n_classes, n_in)``, the in-process reference's:
+        :func:`~plasticore.refmodel.federated.o1_initial_weights` ``(o1_config(), n_in, n_classes, seed)``."""
+        return {"w": fed.o1_initial_weights(self.o1_config(), self.n_in, self.n_classes, self.seed)}
 
     def o1_config(self) -> Any:
-        """The O(1) layer's fixed-point configuration (the refmodel default)."""
-        from plasticore.refmodel.online_o1 import OnlineO1Config
+        """The O(1) rule's fixed-point configuration: :func:`~plasticore.refmodel.federated.o1_task_preset`'s."""
+        return fed.o1_task_preset().config
 
-        return OnlineO1Config()
+    def o1_lif_config(self) -> Any:
+        """The O(1) layer's integer LIF neurons: :func:`~plasticore.refmodel.federated.o1_task_preset`'s."""
+        return fed.o1_task_preset().lif_config
+
+    def o1_reward(self) -> int:
+        """The O(1) clients' reward magnitude: :func:`~plasticore.refmodel.federated.o1_task_preset`'s."""
+        return fed.o1_task_preset().reward
 
 
 def secaggplus_bound(num_examples: Iterable[int], *, max_abs_param: float, clipping_range: float = 8.0,
@@ -226,7 +250,8 @@ def _train(cfg: FederatedRunConfig, weights: Mapping[str, np.ndarray], partition
     seed = fed.client_seed(cfg.seed, server_round - 1, partition)  # Flower counts rounds from 1, the reference from 0
     if cfg.learner == "o1":
         w = np.asarray(weights["w"], dtype=np.int64)
-        new, n, metrics = fed.o1_local_update(w, data, cfg.o1_config(), seed=seed, epochs=cfg.epochs)
+        new, n, metrics = fed.o1_local_update(w, data, cfg.o1_config(), seed=seed, epochs=cfg.epochs,
+                                              reward=cfg.o1_reward(), lif_config=cfg.o1_lif_config())
         drift = float(np.linalg.norm((new - w).astype(np.float64)))
         return {"w": np.asarray(new, dtype=np.int64)}, int(n), {**metrics, "drift": drift}
     glob = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()}
@@ -309,7 +334,8 @@ class _Log:
 
     def evaluate(self, server_round: int, weights: Mapping[str, np.ndarray]) -> dict[str, float]:
         if self.cfg.learner == "o1":
-            res = fed.o1_evaluate(weights["w"], self.test_x, self.test_y, self.cfg.o1_config())
+            res = fed.o1_evaluate(weights["w"], self.test_x, self.test_y, self.cfg.o1_config(),
+                                  lif_config=self.cfg.o1_lif_config())
             res = {"accuracy": float(res["accuracy"]), "loss": float(res.get("loss", float("nan")))}
         else:
             res = {k: float(v) for k, v in fed.evaluate(weights, self.test_x, self.test_y).items()}
@@ -573,7 +599,8 @@ def replay_rounds(cfg: FederatedRunConfig, doc: Mapping[str, Any], weights: Mapp
             seed = fed.client_seed(cfg.seed, r - 1, k)
             if cfg.learner == "o1":
                 new, n, _ = fed.o1_local_update(np.asarray(prev["w"], dtype=np.int64), clients[k], cfg.o1_config(),
-                                                seed=seed, epochs=cfg.epochs)
+                                                seed=seed, epochs=cfg.epochs, reward=cfg.o1_reward(),
+                                                lif_config=cfg.o1_lif_config())
                 payloads.append({"w": new})
             else:
                 glob = {n_: np.asarray(v, dtype=np.float64) for n_, v in prev.items()}
@@ -614,7 +641,8 @@ def run_on(deployment: Any, cfg: FederatedRunConfig, *, drop_client: int | None 
     :class:`FederatedRunConfig`) and this function SIGKILLs that SuperNode with its ClientApp while the round is
     in progress; the strategy goes on with the others if at least ``min_train_nodes`` report. Returns the
     ServerApp's record (``rounds``, ``dropped_clients``, ...) plus ``run`` (id, status, seconds), ``killed``
-    (the partitions whose node was killed) and ``replay`` (:func:`replay_rounds`)."""
+    (the partitions whose node was killed), ``replay`` (:func:`replay_rounds`), ``initial_weights`` and
+    ``final_weights`` (the global model before round 1 and after the last round)."""
     import dataclasses
     import threading
 
@@ -663,5 +691,6 @@ def run_on(deployment: Any, cfg: FederatedRunConfig, *, drop_client: int | None 
                   "seconds": round(run.seconds, 2), "log": str(run.log)}
     doc["killed"] = killed
     doc["replay"] = replay_rounds(cfg, doc, weights)
+    doc["initial_weights"] = weights[0]
     doc["final_weights"] = weights[max(weights)]
     return doc

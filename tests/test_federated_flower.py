@@ -2,9 +2,10 @@
 
 One module-wide deployment (``flower-superlink --insecure`` + 3 ``flower-supernode`` on free ports, every process
 tagged so that none is left behind) serves the runs: FedAvg equals :func:`run_inprocess` within 1e-9, SecAgg+
-stays within its quantization bound, and a SuperNode SIGKILLed mid-round does not stop the run and is recorded.
+stays within its quantization bound, the O(1) learner equals :func:`run_inprocess_fixed_point` exactly (integers)
+and learns its preset task, and a SuperNode SIGKILLed mid-round does not stop the run and is recorded.
 The killing test runs last (it removes a node). Rounds take seconds each (Flower polls every 3 s), so the runs are
-2, 1 and 2 rounds of a tiny task.
+2, 1, 3 and 2 rounds of tiny tasks.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ def test_app_config_defaults_are_the_dataclass_defaults() -> None:
     assert doc["tool"]["flwr"]["app"]["config"] == FederatedRunConfig().to_run_config()
     cfg = FederatedRunConfig.from_run_config(FederatedRunConfig(strategy="fedprox", proximal_mu=0.5).to_run_config())
     assert cfg.strategy == "fedprox" and cfg.proximal_mu == 0.5
+    o1 = FederatedRunConfig.for_o1(seed=4)
+    pre = fed.o1_task_preset()
+    assert (o1.learner, o1.n_in, o1.n_steps, o1.p_on, o1.p_off, o1.seed) == ("o1", 16, 8, 0.5, 0.02, 4)
+    assert o1.o1_config() == pre.config and o1.o1_lif_config() == pre.lif_config and o1.o1_reward() == pre.reward
+    assert np.array_equal(o1.o1_initial_weights()["w"], fed.o1_initial_weights(pre.config, 16, 4, 4))
+    assert (FederatedRunConfig().p_on, FederatedRunConfig().p_off) == (fed.P_ON, fed.P_OFF)  # gradient task kept
 
 
 def test_fedavg_on_flower_equals_inprocess(deployment: FlowerDeployment) -> None:
@@ -89,6 +96,24 @@ def test_secagg_plus_stays_within_its_quantization_bound(deployment: FlowerDeplo
     assert secaggplus_bound(n, max_abs_param=9.0, max_weight=40.0) == float("inf")  # would clip
 
 
+def test_o1_on_flower_equals_inprocess_exactly_and_learns(deployment: FlowerDeployment) -> None:
+    cfg = FederatedRunConfig.for_o1(num_clients=N, min_train_nodes=N - 1, round_timeout=TIMEOUT,
+                                    partition="two_class", seed=3, num_server_rounds=3)
+    doc = run_on(deployment, cfg, name="o1")
+    assert doc["run"]["sub_status"] == "completed" and doc["status"] == "completed"
+    assert [r["reported"] for r in doc["rounds"][1:]] == [[0, 1, 2]] * 3
+    assert [e["max_abs_diff"] for e in doc["replay"]] == [0.0, 0.0, 0.0]
+    pre = fed.o1_task_preset()
+    ref = fed.run_inprocess_fixed_point(cfg.clients(), pre.config, rounds=3, seed=cfg.seed, reward=pre.reward,
+                                        lif_config=pre.lif_config)
+    assert doc["initial_weights"]["w"].dtype.kind == "i" and doc["final_weights"]["w"].dtype.kind == "i"
+    assert np.array_equal(doc["initial_weights"]["w"], fed.o1_initial_weights(pre.config, 16, 4, cfg.seed))
+    assert np.array_equal(doc["final_weights"]["w"], ref.weights)
+    assert [r["accuracy"] for r in doc["rounds"]] == ref.accuracy  # the same integers give the same answers
+    # measured: 0.15 (initial) -> 0.58, 0.73, 0.87 global test accuracy (chance 0.25)
+    assert ref.accuracy[0] < 0.3 and ref.accuracy[-1] >= 0.8
+
+
 def test_killed_supernode_does_not_stop_the_run_and_is_recorded(deployment: FlowerDeployment) -> None:
     cfg = _cfg(num_server_rounds=2)
     node = deployment.node_pids(1)
@@ -113,6 +138,7 @@ def test_killed_supernode_does_not_stop_the_run_and_is_recorded(deployment: Flow
     (["--strategy", "fedprox", "--mu", "-1"], "--mu must be >= 0, not -1.0"),
     (["--drop-client", "3", "--clients", "3"], "--drop-client must be in 0..2, not 3"),
     (["--engine", "flower", "--secure", "--strategy", "signvote"], "--secure on Flower supports fedavg and fedprox"),
+    (["--learner", "o1", "--strategy", "signvote"], "--learner o1 needs --strategy fedavg, no --secure and no"),
     (["--engine", "dask"], "argument --engine: invalid choice"),
     (["--clients", "x"], "argument --clients: invalid int value"),
 ])

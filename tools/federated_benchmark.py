@@ -16,10 +16,18 @@ JSON (``--output``): ``engine``, ``secure``, ``initial`` and ``rounds`` (per rou
 weights against the in-process reference step on the same client updates; the largest over the rounds),
 ``quantization_bound`` (the largest difference secure aggregation's quantization may cause in that step;
 ``null`` without ``--secure``), ``final_weights_diff_vs_run_inprocess`` (end to end against
-:func:`~plasticore.refmodel.federated.run_inprocess`; meaningful without ``--secure``), run times, machine.
+:func:`~plasticore.refmodel.federated.run_inprocess`, or ``run_inprocess_fixed_point`` for ``--learner o1``;
+meaningful without ``--secure``), ``initial_weights_diff_vs_inprocess`` (Flower), run times, machine.
+
+``--learner o1`` trains the O(1) layer with its reward-modulated rule instead (integer weights, exact integer FedAvg,
+:func:`~plasticore.refmodel.federated.run_inprocess_fixed_point` in process) on the task and configuration of
+:func:`~plasticore.refmodel.federated.o1_task_preset` (16 inputs, 8 steps, ``p_on = 0.5``, ``p_off = 0.02``), on
+which that rule learns; the gradient learner keeps the default task.
 
 ``--experiment`` writes ``reports/federated.json`` and the figures ``reports/federated_*.png`` (IID vs non-IID;
-FedAvg vs FedProx vs sign vote vs secure FedAvg; client drift against ``mu``; Flower vs in-process).
+FedAvg vs FedProx vs sign vote vs secure FedAvg; client drift against ``mu``; Flower vs in-process; the O(1)
+learner in process over seeds and on Flower). ``--experiment-o1`` reruns only the O(1) parts (``o1_curves`` and
+``flower_runs.o1_fedavg``) and replaces them in an existing ``--output`` JSON, leaving the rest as it was.
 
 Bad arguments exit 2 with a one-line message. Usage::
 
@@ -30,6 +38,7 @@ Bad arguments exit 2 with a one-line message. Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -63,7 +72,8 @@ def _parser() -> _Parser:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--strategy", choices=fed.STRATEGIES, default="fedavg")
     ap.add_argument("--learner", choices=("gradient", "o1"), default="gradient",
-                    help="gradient: BPTT on the LIF network; o1: the O(1) layer's reward-modulated rule (Flower only)")
+                    help="gradient: BPTT on the LIF network; o1: the O(1) layer's reward-modulated rule on the "
+                         "o1_task_preset task")
     ap.add_argument("--mu", type=float, default=0.0, help="FedProx proximal weight (fedprox only)")
     ap.add_argument("--secure", action="store_true", help="secure aggregation (Flower: SecAgg+)")
     ap.add_argument("--drop-client", type=int, default=None, metavar="K", help="client K drops out (is killed)")
@@ -77,6 +87,8 @@ def _parser() -> _Parser:
     ap.add_argument("--lr", type=float, default=0.03)
     ap.add_argument("--round-timeout", type=float, default=20.0, help="Flower: s a round waits for replies")
     ap.add_argument("--experiment", action="store_true", help="the report's experiment (reports/federated.*)")
+    ap.add_argument("--experiment-o1", action="store_true",
+                    help="rerun only the experiment's O(1) parts and replace them in the --output JSON")
     ap.add_argument("--output", type=Path, default=None, metavar="F.json")
     return ap
 
@@ -93,8 +105,8 @@ def _check(ap: _Parser, a: argparse.Namespace) -> None:
     need(not (a.secure and a.strategy == "signvote") or a.engine == "inprocess",
          "--secure on Flower supports fedavg and fedprox, not signvote")
     need(not a.secure or a.clients >= 2, f"--secure needs --clients >= 2, not {a.clients}")
-    need(a.learner == "gradient" or (a.engine == "flower" and a.strategy == "fedavg" and not a.secure),
-         "--learner o1 needs --engine flower with --strategy fedavg and no --secure")
+    need(a.learner == "gradient" or (a.strategy == "fedavg" and not a.secure and a.drop_client is None),
+         "--learner o1 needs --strategy fedavg, no --secure and no --drop-client")
     need(a.seed >= 0, f"--seed must be >= 0, not {a.seed}")
     need(a.epochs >= 1, f"--epochs must be >= 1, not {a.epochs}")
     need(a.lr > 0, f"--lr must be > 0, not {a.lr}")
@@ -131,7 +143,29 @@ def _max_diff(a: dict[str, Any], b: dict[str, Any]) -> float:
 
 
 def _clients(a: argparse.Namespace) -> list[fed.ClientData]:
+    if a.learner == "o1":
+        pre = fed.o1_task_preset()
+        return fed.make_spiking_classification(a.clients, partition=a.partition, alpha=a.alpha, n_in=pre.n_in,
+                                               n_steps=pre.n_steps, p_on=pre.p_on, p_off=pre.p_off, seed=a.seed)
     return fed.make_spiking_classification(a.clients, partition=a.partition, alpha=a.alpha, seed=a.seed)
+
+
+def _o1_reference(clients: list[fed.ClientData], a: argparse.Namespace) -> fed.FixedPointHistory:
+    """:func:`~plasticore.refmodel.federated.run_inprocess_fixed_point` with the preset's configuration."""
+    pre = fed.o1_task_preset()
+    return fed.run_inprocess_fixed_point(clients, pre.config, rounds=a.rounds, seed=a.seed, epochs=a.epochs,
+                                         reward=pre.reward, lif_config=pre.lif_config)
+
+
+def run_inprocess_o1(a: argparse.Namespace) -> dict[str, Any]:
+    """The O(1) learner in process (global test accuracy; ``loss`` is not defined for it)."""
+    t0 = time.perf_counter()
+    h = _o1_reference(_clients(a), a)
+    rounds = [{"round": r + 1, "accuracy": h.accuracy[r + 1], "loss": None, "clients": list(range(a.clients)),
+               "client_accuracy": h.client_accuracy[r]} for r in range(a.rounds)]
+    return {"initial": {"accuracy": h.accuracy[0], "loss": None}, "rounds": rounds, "dropped_clients": [],
+            "max_abs_diff_vs_inprocess": 0.0, "quantization_bound": None, "final_weights_diff_vs_run_inprocess": 0.0,
+            "seconds": time.perf_counter() - t0}
 
 
 def run_inprocess(a: argparse.Namespace) -> dict[str, Any]:
@@ -164,7 +198,8 @@ def run_flower(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from plasticore.engines.flower_engine import FederatedRunConfig, run_on
 
     samples = 40
-    cfg = FederatedRunConfig(
+    make = FederatedRunConfig.for_o1 if a.learner == "o1" else FederatedRunConfig
+    cfg = make(
         num_server_rounds=a.rounds, strategy=a.strategy, learner=a.learner, proximal_mu=a.mu, secure=a.secure,
         num_clients=a.clients,
         min_train_nodes=a.min_clients, partition=a.partition, alpha=a.alpha, samples_per_client=samples, seed=a.seed,
@@ -179,9 +214,17 @@ def run_flower(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if doc["run"]["sub_status"] != "completed" or doc.get("status") != "completed":
         raise RuntimeError(f"Flower run ended {doc['run']['status']}:{doc['run']['sub_status']} (log "
                            f"{doc['run']['log']})")
-    ref = None if a.learner == "o1" else fed.run_inprocess(
-        cfg.clients(), rounds=a.rounds, strategy=a.strategy, mu=a.mu, secure=False, drop_client=a.drop_client,
-        drop_round=a.drop_round - 1, epochs=a.epochs, lr=a.lr, seed=a.seed)
+    ref: fed.FederatedHistory | fed.FixedPointHistory
+    ref_weights: dict[str, Any]
+    ref_init: dict[str, Any]
+    if a.learner == "o1":
+        ref = _o1_reference(cfg.clients(), a)
+        ref_weights, ref_init = {"w": ref.weights}, cfg.o1_initial_weights()
+    else:
+        ref = fed.run_inprocess(cfg.clients(), rounds=a.rounds, strategy=a.strategy, mu=a.mu, secure=False,
+                                drop_client=a.drop_client, drop_round=a.drop_round - 1, epochs=a.epochs, lr=a.lr,
+                                seed=a.seed)
+        ref_weights, ref_init = ref.weights, cfg.initial_weights()
     rows = doc["rounds"]
     rounds = [{"round": r["round"], "accuracy": r["accuracy"], "loss": r["loss"], "clients": r.get("reported", []),
                "client_loss": r.get("client_loss"), "drift": r.get("drift"), "failures": r.get("failures", []),
@@ -194,9 +237,9 @@ def run_flower(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "max_abs_diff_per_round": [e["max_abs_diff"] for e in replay],
             "quantization_bound": max(bounds) if a.secure else None,
             "quantization_bound_per_round": bounds if a.secure else None,
-            "final_weights_diff_vs_run_inprocess": None if ref is None else _max_diff(doc["final_weights"],
-                                                                                     ref.weights),
-            "inprocess_accuracy": None if ref is None else ref.accuracy[1:],
+            "final_weights_diff_vs_run_inprocess": _max_diff(doc["final_weights"], ref_weights),
+            "inprocess_accuracy": ref.accuracy[1:],
+            "initial_weights_diff_vs_inprocess": _max_diff(doc["initial_weights"], ref_init),
             "secagg": {"clipping_range": cfg.clipping_range, "quantization_range": cfg.quantization_range,
                        "max_weight": cfg.max_weight} if a.secure else None,
             "run": doc["run"], "seconds": seconds, "deployment_start_seconds": t_up, "leftover_processes": leftover}
@@ -204,7 +247,10 @@ def run_flower(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def one(a: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """One run of the chosen engine, as the JSON record."""
-    res = run_flower(a, workdir) if a.engine == "flower" else run_inprocess(a)
+    if a.engine == "flower":
+        res = run_flower(a, workdir)
+    else:
+        res = run_inprocess_o1(a) if a.learner == "o1" else run_inprocess(a)
     head = {"engine": a.engine, "learner": a.learner, "secure": a.secure, "strategy": a.strategy, "mu": a.mu,
             "clients": a.clients,
             "partition": a.partition, "alpha": a.alpha if a.partition == "dirichlet" else None, "seed": a.seed,
@@ -252,22 +298,56 @@ def experiment(out: Path, seeds: int = 5, rounds: int = 20, clients: int = 5) ->
                          "final_accuracy": float(np.mean(acc))})
         drift[part] = rows
     flower: dict[str, Any] = {}
-    build = ROOT / "build" / "federated_benchmark"
     for name, args in {"fedavg": ["--strategy", "fedavg"], "fedprox": ["--strategy", "fedprox", "--mu", "0.1"],
                        "signvote": ["--strategy", "signvote"], "secure_fedavg": ["--strategy", "fedavg", "--secure"],
-                       "fedavg_drop": ["--strategy", "fedavg", "--drop-client", "1", "--drop-round", "2"],
-                       "o1_fedavg": ["--strategy", "fedavg", "--learner", "o1"]}.items():
-        a = ap.parse_args(["--engine", "flower", "--clients", "3", "--rounds", "3", "--partition", "two_class",
-                           *args])
-        _check(ap, a)
-        flower[name] = one(a, build / f"experiment-{name}")
+                       "fedavg_drop": ["--strategy", "fedavg", "--drop-client", "1", "--drop-round", "2"]}.items():
+        flower[name] = _flower_run(ap, name, args)
+    o1 = experiment_o1(seeds=seeds)
+    flower["o1_fedavg"] = o1.pop("flower_run")
     return {"benchmark": "federated spiking classification (LIF network, BPTT + SGD local training)",
             "settings": {"clients": clients, "rounds": rounds, "seeds": list(range(seeds)), "local_epochs": 2,
                          "lr": 0.03, "fedprox_mu": 0.1, "dirichlet_alpha": 0.3, "samples_per_client": 40,
                          "drift_sweep": {"rounds": 10, "local_epochs": 5, "mu": mus},
                          "flower": "3 SuperNodes on loopback, 3 rounds, two classes per client"},
-            "accuracy_curves": curves, "drift_vs_mu": drift, "flower_runs": flower,
+            "accuracy_curves": curves, "drift_vs_mu": drift, "flower_runs": flower, **o1,
             "seconds": round(time.perf_counter() - t0, 1), "machine": machine_info()}
+
+
+def _flower_run(ap: _Parser, name: str, args: list[str]) -> dict[str, Any]:
+    """One of the experiment's Flower runs: 3 SuperNodes, 3 rounds, two classes per client."""
+    a = ap.parse_args(["--engine", "flower", "--clients", "3", "--rounds", "3", "--partition", "two_class", *args])
+    _check(ap, a)
+    return one(a, ROOT / "build" / "federated_benchmark" / f"experiment-{name}")
+
+
+def experiment_o1(seeds: int = 5, rounds: int = 5, clients: int = 3) -> dict[str, Any]:
+    """The experiment's O(1) parts: in process over ``seeds`` seeds (IID and two classes per client,
+    ``clients`` clients, ``rounds`` rounds) and the Flower run (as the other Flower runs), all on
+    :func:`~plasticore.refmodel.federated.o1_task_preset`. Returns ``o1_settings``, ``o1_curves`` (per
+    partition the per-seed accuracies, index 0 the initial weights, their mean and the final minimum) and
+    ``flower_run``."""
+    ap = _parser()
+    t0 = time.perf_counter()
+    pre = fed.o1_task_preset()
+    curves: dict[str, Any] = {}
+    for part in ("iid", "two_class"):
+        accs = []
+        for s in progress(range(seeds), f"o1 {part}"):
+            a = ap.parse_args(["--learner", "o1", "--clients", str(clients), "--rounds", str(rounds),
+                               "--partition", part, "--seed", str(s)])
+            _check(ap, a)
+            res = one(a, ROOT / "build" / "federated_benchmark")
+            accs.append([res["initial"]["accuracy"], *[r["accuracy"] for r in res["rounds"]]])
+        arr = np.asarray(accs)
+        curves[part] = {"per_seed": arr.tolist(), "mean": arr.mean(0).tolist(), "final_min": float(arr[:, -1].min())}
+    o1_seconds = time.perf_counter() - t0
+    flower_run = _flower_run(ap, "o1_fedavg", ["--strategy", "fedavg", "--learner", "o1"])
+    settings = {"task": pre.task_kwargs(), "o1_config": dataclasses.asdict(pre.config),
+                "lif_config": dataclasses.asdict(pre.lif_config), "reward": pre.reward, "clients": clients,
+                "rounds": rounds, "seeds": list(range(seeds)), "samples_per_client": 40, "test_per_client": 20,
+                "initial_weights": "o1_initial_weights(config, n_in, n_classes, seed): uniform 0..255",
+                "inprocess_seconds": round(o1_seconds, 1)}
+    return {"o1_settings": settings, "o1_curves": curves, "flower_run": flower_run}
 
 
 def plot(rep: dict[str, Any], out: Path) -> None:
@@ -311,6 +391,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = _parser()
     a = ap.parse_args(argv)
     _check(ap, a)
+    if a.experiment_o1:
+        out = a.output or ROOT / "reports" / "federated.json"
+        rep = json.loads(out.read_text())
+        o1 = experiment_o1()
+        rep["flower_runs"]["o1_fedavg"] = o1.pop("flower_run")
+        rep.update(o1)
+        out.write_text(json.dumps(_clean(rep), indent=1) + "\n")
+        return 0
     if a.experiment:
         out = a.output or ROOT / "reports" / "federated.json"
         rep = _clean(experiment(out))
