@@ -17,7 +17,7 @@ MODEL_TESTS := tests/test_online_o1*.py tests/test_rstdp.py tests/test_stp.py te
 	tests/test_structural.py tests/test_gradient*.py tests/test_callbacks.py tests/test_schedulers.py tests/test_lif.py \
 	tests/test_checkpoints.py tests/test_learner_convention.py tests/test_rough_edges.py tests/test_meta.py \
 	tests/test_lifelong.py tests/test_native.py tests/test_nir.py tests/test_o1_network.py tests/test_o1_tasks.py \
-	tests/test_host_driver.py
+	tests/test_host_driver.py tests/test_federated.py
 
 test-quick: setup
 	$(PY) -m pytest -q -m "not slow" $(MODEL_TESTS)
