@@ -47,7 +47,7 @@ lint: setup
 	$(PY) -m mypy
 
 synth: setup
-	$(PY) -m plasticore.flows.synth
+	$(PY) -m plasticore.flows.synth $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 	$(PY) -m plasticore.flows.board
 
 clean:
