@@ -158,8 +158,8 @@ _COMMON_ARRAYS: tuple[_Row, ...] = (
 )
 # the largest arrays differ by device: SPRAM on the UP5K, more DP16KD and DSPs on the ECP5
 _EXTRA_ARRAYS: dict[str, tuple[_Row, ...]] = {
-    "ice40-up5k": ((DEFAULT, 128, 128, 1, "spram", False), (SMALL, 256, 256, 2, "spram", False),
-                   (SMALL, 256, 256, 2, "spram", True)),
+    "ice40-up5k": ((DEFAULT, 128, 128, 1, "spram", False), (DEFAULT, 128, 256, 1, "spram", False),
+                   (SMALL, 256, 256, 2, "spram", False), (SMALL, 256, 256, 2, "spram", True)),
     "ice40-hx8k": ((SMALL, 32, 32, 8, "inferred", False), (SMALL, 32, 32, 8, "inferred", True)),
     "ecp5-25f": ((DEFAULT, 64, 64, 8, "inferred", False), (SMALL, 128, 128, 8, "inferred", False),
                  (SMALL, 128, 256, 8, "inferred", False), (SMALL, 128, 256, 8, "inferred", True)),
