@@ -19,16 +19,19 @@ events ``2 * 2^ceil(log2 n_post) x ceil(log2 n_post)`` (two banks each:
 the host reads the last completed step's events while the next step writes the other bank). Each depth is
 rounded up to its address space (a power of two), so reads ahead past the last item stay in bounds.
 
-One timestep (``TICK``, or the internal tick), with ``A`` = active (spiking) inputs, ``NW = ceil(n_pre/32)``,
-``K = ceil(n_post / lanes)``:
+One timestep (``TICK``; ``TICK_NEXT``, which while a step runs is queued and starts one clock after it ends;
+or the internal tick), with ``A`` = active (spiking) inputs, ``NW = ceil(n_pre/32)``, ``K = ceil(n_post / lanes)``.
+The start raises ``BUSY`` and enters a START state; the pending spike bank, ``REWARD`` and the mode are latched
+there, one clock later, so the start decision itself drives only two registers (a timing path on the UP5K):
 
 1. **scan** (``n_pre`` clocks): the active bank's bits are copied into the array's pre-spike memory,
    one per clock, and the indices of the spiking inputs appended to the active-row list;
 2. **integrate and fire** (``n_post * max(A, 1)`` clocks plus the pipeline's drain): for each neuron ``j`` the
    weights of the active rows are read through the array's read port, one per clock (silent rows cost
    nothing), accumulated as ``sum (w - weight_offset)``, and the neuron updated
-   (:func:`~plasticore.hw.o1_core_neuron.o1_core_neuron`); its spike is recorded and, if it fired, its index
-   appended to the output events;
+   (:func:`~plasticore.hw.o1_core_neuron.o1_core_neuron`; the membrane is read two stages ahead and
+   registered); its spike is recorded, shifted into the packed output word (written every 32 neurons and at
+   the last) and, if it fired, its index appended to the output events;
 3. **post load** (``n_post`` clocks): each neuron's spike and reward (the scalar reward latched at the
    tick, or ``REWARD_VEC[j]``) are written into the array's post-input memory;
 4. **learn** (``cycles_per_timestep`` of the array: ``n_pre * K + D``): the array's O(1) update of every synapse.
