@@ -41,9 +41,10 @@ needs_tools = pytest.mark.skipif(any(shutil.which(t) is None for t in TOOLS), re
 
 
 def dask_children(wait_s: float = 10.0, *, besides: frozenset[int] = frozenset()) -> list[str]:
-    """Command lines of this process's child processes (the nanny/worker processes of a LocalCluster are
-    ``multiprocessing.spawn`` children; Python's own ``resource_tracker`` and the pids ``besides`` are not
-    counted), after waiting up to ``wait_s`` for them to exit."""
+    """Command lines of this process's Dask child processes (the nanny/worker processes of a LocalCluster are
+    ``multiprocessing`` spawn/forkserver children; Python's own ``resource_tracker``, the pids ``besides`` and
+    unrelated helpers other tests of the same session started, such as W&B's ``wandb-core``, are not counted),
+    after waiting up to ``wait_s`` for them to exit."""
     psutil = pytest.importorskip("psutil")  # a dependency of distributed
     deadline = time.monotonic() + wait_s
     while True:
@@ -51,7 +52,8 @@ def dask_children(wait_s: float = 10.0, *, besides: frozenset[int] = frozenset()
         for p in psutil.Process().children(recursive=True):
             with contextlib.suppress(psutil.Error):
                 cmd = " ".join(p.cmdline())
-                if "resource_tracker" not in cmd and p.pid not in besides:
+                daskish = any(k in cmd for k in ("spawn_main", "forkserver", "distributed", "dask"))
+                if daskish and "resource_tracker" not in cmd and p.pid not in besides:
                     left.append(cmd)
         if not left or time.monotonic() > deadline:
             return left
