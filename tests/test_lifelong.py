@@ -5,20 +5,17 @@ and a seeded continual-learning run in which the consolidation must cut forgetti
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
+from tool_loader import load_tool
 from torch_oracle import lif_readout, spike_function
 
 from plasticore.refmodel import EWC, MLP, SGD, BPTTLearner, EligibilityTrace, LIFNetwork, SynapticIntelligence
 
 torch: Any = pytest.importorskip("torch")
-TOOLS = Path(__file__).resolve().parents[1] / "tools"
 
 
 def torch_per_sample_grads(net: LIFNetwork, x: np.ndarray, tgt: np.ndarray, loss: str) -> dict[str, np.ndarray]:
@@ -228,13 +225,7 @@ def test_state_dicts_round_trip() -> None:
 
 
 def _bench() -> ModuleType:
-    sys.path.insert(0, str(TOOLS))
-    spec = importlib.util.spec_from_file_location("continual_learning_benchmark",
-                                                  TOOLS / "continual_learning_benchmark.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("continual_learning_benchmark")
 
 
 def test_consolidation_cuts_forgetting_of_permuted_spiking_tasks() -> None:

@@ -287,17 +287,9 @@ def test_bad_arguments_are_named_errors() -> None:
 
 
 def _bench() -> Any:
-    import importlib.util
-    import sys
-    from pathlib import Path
+    from tool_loader import load_tool
 
-    tools = Path(__file__).resolve().parents[1] / "tools"
-    sys.path.insert(0, str(tools))
-    spec = importlib.util.spec_from_file_location("meta_learning_benchmark", tools / "meta_learning_benchmark.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("meta_learning_benchmark")
 
 
 @pytest.mark.parametrize("first_order", [False, True])

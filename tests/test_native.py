@@ -406,14 +406,11 @@ def test_empty_layers_step() -> None:
 
 
 def test_adaptation_benchmark_records_python_rust_parity(tmp_path: Path) -> None:
-    import importlib.util
     import json
 
-    tool = Path(__file__).resolve().parent.parent / "tools" / "online_o1_adaptation_benchmark.py"
-    spec = importlib.util.spec_from_file_location("online_o1_adaptation_benchmark", tool)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    from tool_loader import load_tool
+
+    mod = load_tool("online_o1_adaptation_benchmark")
     out = tmp_path / "adapt.json"
     assert mod.main(["--output", str(out), "--n-synapses", "5", "--no-rtl"]) == 0
     d = json.loads(out.read_text())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import math
 import multiprocessing
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tool_loader import load_tool
 
 from plasticore.refmodel import LIFNetwork
 from plasticore.refmodel.cartpole import (
@@ -48,17 +48,11 @@ from plasticore.refmodel.neuroevolution import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-TOOLS = ROOT / "tools"
 NEG_SPHERE = NegatedObjective("sphere")
 
 
 def _load_tool() -> ModuleType:
-    sys.path.insert(0, str(TOOLS))
-    spec = importlib.util.spec_from_file_location("neuroevolution_benchmark", TOOLS / "neuroevolution_benchmark.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("neuroevolution_benchmark")
 
 
 def _rows(rows: list[list[float]]) -> Any:
