@@ -238,7 +238,17 @@ def rtl_counts(config: OnlineO1Config, design: str, n_pre: int, n_post: int, lan
     neuron config of ``o1_core`` (required there, ignored otherwise). In the core only the array's update
     blocks are datapath; every other process of the core (its own ``sign_extend`` instances included) is
     control.
+
+    The elaboration's signals are released afterwards (:func:`plasticore.hw.emitter.released_signals`).
     """
+    from plasticore.hw.emitter import released_signals
+
+    with released_signals():
+        return _count(config, design, n_pre, n_post, lanes, memory, pipelined_update, lif)
+
+
+def _count(config: OnlineO1Config, design: str, n_pre: int, n_post: int, lanes: int, memory: str,
+           pipelined_update: bool, lif: FixedLIFConfig | None) -> RtlCounts:
     from myhdl._always_comb import _AlwaysComb
 
     from plasticore.hw.csa_multiplier import register_bits

@@ -1,14 +1,22 @@
 """plasticore.hw: MyHDL hardware, bit-exact with :mod:`plasticore.refmodel`.
 
 The emitters are imported on first use (they need MyHDL); the vocabulary (:mod:`plasticore.hw.vocabulary`)
-and the device table (:mod:`plasticore.hw.devices`) are pure Python and import without MyHDL.
+and the device table (:mod:`plasticore.hw.devices`) are pure Python and import without MyHDL. With MyHDL
+present, importing this package installs :mod:`plasticore.hw.myhdl_frames` (a cheaper frame stack for
+MyHDL's elaboration).
 """
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from .vocabulary import Design, Memory, TargetName
+
+if importlib.util.find_spec("myhdl") is not None:  # elaboration without inspect.stack's source lookups
+    from .myhdl_frames import install as _install_frame_stack
+
+    _install_frame_stack()
 
 if TYPE_CHECKING:
     from .array_emitter import OnlineO1ArrayEmitter

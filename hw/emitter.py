@@ -7,9 +7,10 @@ config always gives byte-identical files.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,25 @@ def reset_block_names() -> None:
     mb._inst_name_set.clear()
 
 
+@contextlib.contextmanager
+def released_signals() -> Iterator[None]:
+    """Drop, on exit, the signals created inside the block from MyHDL's process-global signal list.
+
+    MyHDL appends every ``Signal`` ever made to ``myhdl._simulator._signals`` and every later
+    ``Simulation`` walks that whole list (``_makeWaiters``, and ``_finalize`` deep-copies each initial
+    value), so a process that converts or counts many designs makes each later simulation slower and keeps
+    every elaborated design alive. Only for elaborations that are converted or counted and then dropped:
+    a signal released here must not be simulated afterwards.
+    """
+    import myhdl._simulator as ms
+
+    n = len(ms._signals)
+    try:
+        yield
+    finally:
+        del ms._signals[n:]
+
+
 def convert_block(make_top: Callable[[], Any], hdl: str, name: str, out_dir: Path) -> list[Path]:
     """Elaborate ``make_top()`` with fresh instance names and convert it into ``out_dir``.
 
@@ -102,8 +122,8 @@ def convert_block(make_top: Callable[[], Any], hdl: str, name: str, out_dir: Pat
     key = _check_hdl(hdl)
     out_dir.mkdir(parents=True, exist_ok=True)
     reset_block_names()
-    top = make_top()
-    with tempfile.TemporaryDirectory(prefix="plasticore-hdl-") as tmp:
+    with released_signals(), tempfile.TemporaryDirectory(prefix="plasticore-hdl-") as tmp:
+        top = make_top()
         if key == "verilog":
             top.convert(hdl="Verilog", path=tmp, name=name, testbench=False, no_myhdl_header=True)
             produced = [Path(tmp) / f"{name}.v"]
