@@ -21,7 +21,11 @@ shift, i.e. floor division by a power of two)::
     pot   = (M if pre_spike else pre) if post_spike else 0     # pre, post: traces BEFORE this step
     dep   = post if pre_spike else 0
     e'    = sat(decayS(e) + pot - dep, [-2^(T-1), 2^(T-1) - 1])
-    w'    = sat(w + ((r * e') >> L), [0, 2^W - 1])
+    w'    = sat(w + ((r * e' + d) >> L), [0, 2^W - 1])
+
+``d`` is the rounding dither of :attr:`OnlineO1Config.rounding` (:mod:`plasticore.refmodel.rounding`): 0 for
+``"floor"`` (the seed's rule, the default), ``2^(L-1)`` for ``"nearest"``, and for ``"stochastic"`` ``L`` bits
+of a per-lane 32-bit LFSR, uniform in ``[0, 2^L)``, drawn once per synapse update in the schedule's order.
 
 It is the integer form of the three-factor rule of Izhikevich (2007), *Solving the distal reward problem
 through linkage of STDP and dopamine signaling*, Cereb. Cortex 17:2443, and Florian (2007), *Reinforcement
@@ -52,6 +56,7 @@ import numpy.typing as npt
 
 from ._state import check_keys, load_array, load_int
 from ._validate import check_allocation
+from .rounding import LFSR_BITS, LFSR_MASK, LFSR_POLYNOMIAL, ROUNDING_MODES, lane_initial_state, layer_dither, lfsr_draw
 
 __all__ = [
     "ANNOTATION_SCHEMA",
@@ -77,6 +82,7 @@ STATE_FIELDS: tuple[str, ...] = ("weight", "pre_trace", "post_trace", "eligibili
 RULE_FAMILIES: tuple[str, ...] = ("reward_modulated_stdp",)
 SATURATION_POLICY = "signed_eligibility_unsigned_weight"
 
+_LFSR_SEED_MAX = (1 << 32) - 1
 _INT_RANGES: dict[str, tuple[int, int]] = {
     "weight_bits": (1, 31),
     "trace_bits": (2, 30),
@@ -119,6 +125,13 @@ class OnlineO1Config:
         ``s``, traces and eligibility lose ``1/2^s`` of their magnitude per step, 0..30 (0: no decay).
     rule_family:
         Only ``"reward_modulated_stdp"`` is defined.
+    rounding:
+        How ``(r * e') >> L`` rounds: ``"floor"`` (default, the seed's rule), ``"nearest"`` (adds ``2^(L-1)``
+        first) or ``"stochastic"`` (adds ``L`` LFSR bits, uniform in ``[0, 2^L)``; unbiased in expectation);
+        see :mod:`plasticore.refmodel.rounding`.
+    lfsr_seed:
+        Seed of the lanes' LFSRs for ``"stochastic"``, 0..2^32-1 (lane ``p`` starts at
+        :func:`~plasticore.refmodel.rounding.lane_initial_state` ``(seed, p)``); ignored by the other modes.
 
     Type errors are reported before range errors (``OnlineO1Config(weight_bits=0, trace_bits="4")`` raises
     ``TypeError`` for ``trace_bits``). Two corners are allowed because they are well defined, and the
@@ -139,16 +152,41 @@ class OnlineO1Config:
     learning_shift: int = 4
     trace_decay_shift: int = 4
     rule_family: str = "reward_modulated_stdp"
+    rounding: str = "floor"
+    lfsr_seed: int = 1
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in _INT_RANGES.items():  # every type first: a type error wins over a range error
             _check_int_type(name, getattr(self, name), lo, hi)
-        if not isinstance(self.rule_family, str):
-            raise TypeError(f"rule_family must be a str, not {type(self.rule_family).__name__}")
+        _check_int_type("lfsr_seed", self.lfsr_seed, 0, _LFSR_SEED_MAX)
+        for name in ("rule_family", "rounding"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a str, not {type(getattr(self, name)).__name__}")
         for name, (lo, hi) in _INT_RANGES.items():
             object.__setattr__(self, name, _check_int(name, getattr(self, name), lo, hi))
+        object.__setattr__(self, "lfsr_seed", _check_int("lfsr_seed", self.lfsr_seed, 0, _LFSR_SEED_MAX))
         if self.rule_family not in RULE_FAMILIES:
             raise ValueError(f"rule_family must be one of {list(RULE_FAMILIES)}, not {self.rule_family!r}")
+        if self.rounding not in ROUNDING_MODES:
+            raise ValueError(f"rounding must be one of {list(ROUNDING_MODES)}, not {self.rounding!r}")
+
+    # ---- rounding -------------------------------------------------------------------------------
+    @property
+    def dither_range(self) -> tuple[int, int]:
+        """``(min, max)`` of the dither ``d`` added before the shift: ``(0, 0)`` floor, ``(2^(L-1),)*2`` nearest
+        (``(0, 0)`` at ``L = 0``), ``(0, 2^L - 1)`` stochastic."""
+        sh = self.learning_shift
+        if self.rounding == "nearest":
+            d = (1 << (sh - 1)) if sh else 0
+            return (d, d)
+        if self.rounding == "stochastic":
+            return (0, (1 << sh) - 1)
+        return (0, 0)
+
+    @property
+    def lfsr_state_bits(self) -> int:
+        """Bits of rounding state per update lane: 32 (the LFSR) for ``"stochastic"``, else 0."""
+        return LFSR_BITS if self.rounding == "stochastic" else 0
 
     # ---- derived ranges -------------------------------------------------------------------------
     @property
@@ -211,11 +249,13 @@ class OnlineO1Config:
         """``(min, max)`` of the weight change ``(r * e') >> L`` over all rewards and eligibilities.
 
         The extreme products are ``r_min * e_min`` (the largest) and ``min(r_min * e_max, r_max * e_min)``
-        (the most negative); the floor shift is monotonic, so it maps them to the extreme steps.
+        (the most negative); ``(x + d) >> L`` is monotonic in ``x`` and ``d``, so the extreme products with the
+        extreme dithers (:attr:`dither_range`) give the extreme steps.
         """
         lo_prod = min(self.reward_min * self.eligibility_max, self.reward_max * self.eligibility_min)
         hi_prod = self.reward_min * self.eligibility_min
-        return (lo_prod >> self.learning_shift, hi_prod >> self.learning_shift)
+        d_lo, d_hi = self.dither_range
+        return ((lo_prod + d_lo) >> self.learning_shift, (hi_prod + d_hi) >> self.learning_shift)
 
     @property
     def weight_can_increase(self) -> bool:
@@ -224,7 +264,8 @@ class OnlineO1Config:
 
     @property
     def weight_can_decrease(self) -> bool:
-        """Always ``True``: the floor shift of any negative product is at most ``-1``."""
+        """Always ``True`` with ``"floor"`` (the floor shift of any negative product is at most ``-1``); with a
+        dither, ``False`` when even the most negative product rounds to 0."""
         return self.weight_step_range[0] < 0
 
     @property
@@ -235,11 +276,16 @@ class OnlineO1Config:
     @property
     def tag(self) -> str:
         """Short identifier of the five widths and shifts, e.g. ``w16t12r8l4s4`` (file and design names)."""
-        return (f"w{self.weight_bits}t{self.trace_bits}r{self.reward_bits}"
+        base = (f"w{self.weight_bits}t{self.trace_bits}r{self.reward_bits}"
                 f"l{self.learning_shift}s{self.trace_decay_shift}")
+        if self.rounding == "nearest":
+            return base + "rn"
+        if self.rounding == "stochastic":
+            return base + f"rs{self.lfsr_seed}"
+        return base
 
     def as_dict(self) -> dict[str, Any]:
-        """The six fields as a plain dict (JSON-ready)."""
+        """The eight fields as a plain dict (JSON-ready)."""
         return dataclasses.asdict(self)
 
     def to_scnir_annotation(self, *, rule_id: str) -> dict[str, Any]:
@@ -263,9 +309,21 @@ class OnlineO1Config:
             "learning_shift": self.learning_shift,
             "trace_decay_shift": self.trace_decay_shift,
             "saturation_policy": SATURATION_POLICY,
+            "rounding": self.rounding,
+            "rounding_state": _rounding_state_doc(self),
             "hidden_history_fields": [],
             "sequence_length_independent": True,
         }
+
+
+def _rounding_state_doc(c: OnlineO1Config) -> dict[str, Any]:
+    """The rounding state an implementation keeps per update lane (annotation and memory proof)."""
+    if c.rounding != "stochastic":
+        return {"per_lane_state_bits": 0}
+    return {"per_lane_state_bits": LFSR_BITS, "lfsr": "galois_right_shift", "lfsr_mask": f"0x{LFSR_MASK:08x}",
+            "lfsr_polynomial": f"0x{LFSR_POLYNOMIAL:09x}", "lfsr_seed": c.lfsr_seed,
+            "draw": "learning_shift bits per synapse update, first bit least significant",
+            "order": "per lane, per schedule item (pre-major, then post k * lanes + lane)"}
 
 
 class OnlineO1Snapshot(NamedTuple):
@@ -306,8 +364,20 @@ def online_o1_step(
     post_spike: bool,
     reward: int,
     config: OnlineO1Config,
+    dither: int | None = None,
 ) -> OnlineO1Snapshot:
-    """One step of the rule on one synapse (pure function; see the module docstring)."""
+    """One step of the rule on one synapse (pure function; see the module docstring).
+
+    ``dither`` is ``d``: leave it ``None`` for ``"floor"`` and ``"nearest"`` (their constant); ``"stochastic"``
+    needs the LFSR draw (:class:`OnlineO1Synapse` draws it), an int in :attr:`OnlineO1Config.dither_range`.
+    """
+    d_lo, d_hi = config.dither_range
+    if dither is None:
+        if config.rounding == "stochastic":
+            raise ValueError("dither must be given (an LFSR draw in 0..2^L - 1) for rounding='stochastic'")
+        d = d_lo
+    else:
+        d = _check_int("dither", dither, d_lo, d_hi)
     s = config.trace_decay_shift
     m = config.max_trace
     r = saturate(int(reward), config.reward_min, config.reward_max)
@@ -317,7 +387,7 @@ def online_o1_step(
     pot = (m if pre_spike else pre) if post_spike else 0
     dep = post if pre_spike else 0
     e = saturate(decay_signed(state.eligibility, s) + pot - dep, config.eligibility_min, config.eligibility_max)
-    w = saturate(state.weight + ((r * e) >> config.learning_shift), 0, config.max_weight)
+    w = saturate(state.weight + ((r * e + d) >> config.learning_shift), 0, config.max_weight)
     return OnlineO1Snapshot(w, new_pre, new_post, e)
 
 
@@ -346,7 +416,7 @@ class OnlineO1Synapse:
     4095
     """
 
-    __slots__ = ("_config", "_state")
+    __slots__ = ("_config", "_lfsr", "_state")
 
     def __init__(self, config: OnlineO1Config | None = None, initial_weight: int = 0) -> None:
         self._config = config if config is not None else OnlineO1Config()
@@ -354,6 +424,12 @@ class OnlineO1Synapse:
             raise TypeError(f"config must be an OnlineO1Config, not {type(self._config).__name__}")
         w0 = _check_int("initial_weight", initial_weight, 0, self._config.max_weight)
         self._state = OnlineO1Snapshot(w0, 0, 0, 0)
+        self._lfsr = lane_initial_state(self._config.lfsr_seed, 0)
+
+    @property
+    def lfsr_state(self) -> int:
+        """The LFSR state (lane 0's; used by ``rounding="stochastic"`` only, one draw per :meth:`step`)."""
+        return self._lfsr
 
     @property
     def config(self) -> OnlineO1Config:
@@ -380,33 +456,41 @@ class OnlineO1Synapse:
         return self._state
 
     def reset(self) -> OnlineO1Snapshot:
-        """All four fields to zero (the hardware's ``rst``)."""
+        """All four fields to zero and the LFSR to its initial state (the hardware's ``rst``)."""
         self._state = OnlineO1Snapshot(0, 0, 0, 0)
+        self._lfsr = lane_initial_state(self._config.lfsr_seed, 0)
         return self._state
 
     def step(self, pre_spike: bool, post_spike: bool, reward: int = 0) -> OnlineO1Snapshot:
-        """Advance one step; returns the new state."""
-        self._state = online_o1_step(
-            self._state,
-            pre_spike=_check_spike("pre_spike", pre_spike),
-            post_spike=_check_spike("post_spike", post_spike),
-            reward=_check_reward(reward),
-            config=self._config,
-        )
+        """Advance one step; returns the new state (``"stochastic"``: one LFSR draw of ``L`` bits)."""
+        pre = _check_spike("pre_spike", pre_spike)
+        post = _check_spike("post_spike", post_spike)
+        r = _check_reward(reward)
+        dither = None
+        if self._config.rounding == "stochastic":
+            dither, self._lfsr = lfsr_draw(self._lfsr, self._config.learning_shift)
+        self._state = online_o1_step(self._state, pre_spike=pre, post_spike=post, reward=r, config=self._config,
+                                     dither=dither)
         return self._state
 
     def state_dict(self) -> dict[str, Any]:
-        """``{"config": ..., "weight", "pre_trace", "post_trace", "eligibility"}`` as plain ints (JSON-ready)."""
-        return {"config": self._config.as_dict(), **self._state._asdict()}
+        """``{"config": ..., "weight", "pre_trace", "post_trace", "eligibility"}`` as plain ints (JSON-ready),
+        and ``"lfsr_state"`` with ``rounding="stochastic"``."""
+        extra = {"lfsr_state": self._lfsr} if self._config.rounding == "stochastic" else {}
+        return {"config": self._config.as_dict(), **self._state._asdict(), **extra}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict` output; the config must equal this synapse's, every field in its range."""
-        st = check_keys("OnlineO1Synapse", state, ("config", *STATE_FIELDS))
+        stochastic = self._config.rounding == "stochastic"
+        keys = ("config", *STATE_FIELDS, *(("lfsr_state",) if stochastic else ()))
+        st = check_keys("OnlineO1Synapse", state, keys)
         _check_config("OnlineO1Synapse", st["config"], self._config)
         c = self._config
         ranges = {"weight": (0, c.max_weight), "pre_trace": (0, c.max_trace), "post_trace": (0, c.max_trace),
                   "eligibility": c.eligibility_range}
         vals = [load_int("OnlineO1Synapse", k, st[k], *ranges[k]) for k in STATE_FIELDS]
+        if stochastic:
+            self._lfsr = load_int("OnlineO1Synapse", "lfsr_state", st["lfsr_state"], 1, (1 << LFSR_BITS) - 1)
         self._state = OnlineO1Snapshot(*vals)
 
     def __repr__(self) -> str:
@@ -419,6 +503,7 @@ def _check_config(owner: str, value: object, config: OnlineO1Config) -> None:
         raise TypeError(f"{owner} state_dict['config'] must be a dict (OnlineO1Config.as_dict()), "
                         f"not {type(value).__name__}")
     mine = config.as_dict()
+    value = {"rounding": "floor", "lfsr_seed": 1, **value}  # checkpoints from before the rounding modes
     if dict(value) != mine:
         diff = sorted(set(mine) | set(value))
         what = ", ".join(f"{k}={value.get(k, '<missing>')!r} (this one has {mine.get(k, '<none>')!r})"
@@ -435,9 +520,12 @@ def _layer_dtype(config: OnlineO1Config) -> type[np.signedinteger[Any]]:
     """Narrowest NumPy integer type that holds every intermediate of the layer step.
 
     The widest intermediates are the eligibility sum (``T + 2`` signed bits), the product ``r * e'``
-    (``R + T`` signed bits) and ``w + ((r * e') >> L)`` (``max(W, R + T) + 2`` signed bits).
+    (``R + T`` signed bits) and ``w + ((r * e') >> L)`` (``max(W, R + T) + 2`` signed bits); with a dither,
+    ``r * e' + d`` (``max(R + T, L + 1) + 1`` signed bits).
     """
-    need = max(config.trace_bits, config.weight_bits, config.reward_bits + config.trace_bits) + 2
+    rt = config.reward_bits + config.trace_bits
+    dithered = max(rt, config.learning_shift + 1) + 1 if config.rounding != "floor" else 0
+    need = max(config.trace_bits, config.weight_bits, rt, dithered) + 2
     return np.int32 if need <= 32 else np.int64
 
 
@@ -485,8 +573,9 @@ def _layer_reward(reward: npt.ArrayLike, n_post: int, c: OnlineO1Config,
 
 def _layer_update(w: npt.NDArray[Any], e: npt.NDArray[Any], pre: npt.NDArray[Any], post: npt.NDArray[Any],
                   tmp: npt.NDArray[Any], pre_sp: npt.NDArray[np.bool_], post_sp: npt.NDArray[np.bool_],
-                  r: int | npt.NDArray[Any], c: OnlineO1Config) -> None:
-    """One step of the rule on every synapse, in place (``w``, ``e``: ``(n_post, n_pre)``; ``tmp`` scratch)."""
+                  r: int | npt.NDArray[Any], c: OnlineO1Config, d: int | npt.NDArray[Any] = 0) -> None:
+    """One step of the rule on every synapse, in place (``w``, ``e``: ``(n_post, n_pre)``; ``tmp`` scratch;
+    ``d`` the dither, an int or ``(n_post, n_pre)``)."""
     s, m, lo, hi = c.trace_decay_shift, c.max_trace, c.eligibility_min, c.eligibility_max
     pre_idx = np.flatnonzero(pre_sp)
     post_idx = np.flatnonzero(post_sp)
@@ -523,6 +612,8 @@ def _layer_update(w: npt.NDArray[Any], e: npt.NDArray[Any], pre: npt.NDArray[Any
         if not r.any():
             return
         np.multiply(e, r[:, None], out=tmp)
+    if not isinstance(d, int) or d:
+        np.add(tmp, d, out=tmp, casting="unsafe")
     if c.learning_shift:
         np.right_shift(tmp, c.learning_shift, out=tmp)
     np.add(w, tmp, out=tmp)
@@ -563,6 +654,9 @@ def online_o1_layer_step(
         raise TypeError(f"config must be an OnlineO1Config, not {type(config).__name__}")
     if not isinstance(state, OnlineO1LayerState):
         raise TypeError(f"state must be an OnlineO1LayerState, not {type(state).__name__}")
+    if config.rounding == "stochastic":
+        raise ValueError("online_o1_layer_step does not carry LFSR state: rounding='stochastic' needs "
+                         "OnlineO1Layer (its lfsr_state is part of its state_dict)")
     n_post, n_pre = np.shape(state.weight)
     for name, shape in zip(_LAYER_FIELDS, ((n_post, n_pre), (n_post, n_pre), (n_pre,), (n_post,)), strict=True):
         a = getattr(state, name)
@@ -574,7 +668,7 @@ def online_o1_layer_step(
     pre, post = state.pre_trace.astype(dt), state.post_trace.astype(dt)
     _layer_update(w, e, pre, post, np.empty_like(w), _layer_spikes("pre_spikes", pre_spikes, n_pre),
                   _layer_spikes("post_spikes", post_spikes, n_post), _layer_reward(reward, n_post, config, dt),
-                  config)
+                  config, config.dither_range[0])
     return OnlineO1LayerState(w.astype(np.int64), e.astype(np.int64), pre.astype(np.int64), post.astype(np.int64))
 
 
@@ -625,7 +719,11 @@ class OnlineO1Layer:
     step, bit-exact with NumPy; the state buffers are then NumPy views of memory the library owns, so every
     accessor and checkpoint works unchanged); ``"auto"`` uses it when it is built and NumPy otherwise; the
     default ``"numpy"`` never touches it. ``"native"`` without the library raises an ``ImportError`` saying how
-    to build it.
+    to build it; the native library implements ``rounding="floor"`` only (``"auto"`` then uses NumPy).
+
+    ``lanes`` is the number of update lanes of the hardware the layer stands for (``o1_array``'s ``lanes``); it
+    matters only with ``rounding="stochastic"``, where each lane owns an LFSR and draws in the schedule's order
+    (:mod:`plasticore.refmodel.rounding`); :attr:`lfsr_state` is then part of :meth:`state_dict`.
     """
 
     def __init__(
@@ -636,11 +734,18 @@ class OnlineO1Layer:
         initial_weights: npt.ArrayLike | None = None,
         *,
         backend: str = "numpy",
+        lanes: int = 1,
     ) -> None:
         self._config = config if config is not None else OnlineO1Config()
         if not isinstance(self._config, OnlineO1Config):
             raise TypeError(f"config must be an OnlineO1Config, not {type(self._config).__name__}")
-        self._backend = _resolve_backend(backend)
+        self._lanes = _check_int("lanes", lanes, 1, _MAX_NEURONS)
+        self._lfsr = np.array([lane_initial_state(self._config.lfsr_seed, p) for p in range(self._lanes)],
+                              dtype=np.uint64)
+        if self._config.rounding != "floor" and backend == "native":
+            raise ValueError(f"backend='native' implements rounding='floor' only, not {self._config.rounding!r}: "
+                             f"use backend='numpy' (or 'auto')")
+        self._backend = _resolve_backend(backend) if self._config.rounding == "floor" else "numpy"
         self._native: Any = None
         _check_int_type("n_pre", n_pre, 0, _MAX_NEURONS)
         _check_int_type("n_post", n_post, 0, _MAX_NEURONS)
@@ -686,6 +791,16 @@ class OnlineO1Layer:
                                                                        "post_trace"))
         self._tmp = np.empty((0, 0), dtype=self._dtype)
         self._native = handle
+
+    @property
+    def lanes(self) -> int:
+        """The update lanes whose LFSRs ``rounding="stochastic"`` draws from (1 by default)."""
+        return self._lanes
+
+    @property
+    def lfsr_state(self) -> npt.NDArray[np.int64]:
+        """Copy of the lanes' LFSR states ``(lanes,)`` (advanced only with ``rounding="stochastic"``)."""
+        return self._lfsr.astype(np.int64)
 
     @property
     def backend(self) -> str:
@@ -764,7 +879,9 @@ class OnlineO1Layer:
     def state_dict(self) -> dict[str, Any]:
         """``{"config", "weight", "eligibility", "pre_trace", "post_trace"}``: the config as a dict and int64
         copies of the four arrays (weights and eligibility ``(n_post, n_pre)``)."""
-        return {"config": self._config.as_dict(), **{k: getattr(self.state, k).copy() for k in _LAYER_FIELDS}}
+        extra = {"lfsr_state": self.lfsr_state} if self._config.rounding == "stochastic" else {}
+        return {"config": self._config.as_dict(), **{k: getattr(self.state, k).copy() for k in _LAYER_FIELDS},
+                **extra}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict` output (or any state of this shape whose values are in range).
@@ -773,7 +890,8 @@ class OnlineO1Layer:
         shapes ``(n_post, n_pre)`` / ``(n_pre,)`` / ``(n_post,)``, integer dtypes, every value in its range.
         """
         owner = "OnlineO1Layer"
-        st = check_keys(owner, state, ("config", *_LAYER_FIELDS))
+        stochastic = self._config.rounding == "stochastic"
+        st = check_keys(owner, state, ("config", *_LAYER_FIELDS, *(("lfsr_state",) if stochastic else ())))
         _check_config(owner, st["config"], self._config)
         c, mat = self._config, (self._n_post, self._n_pre)
         new = {
@@ -782,8 +900,12 @@ class OnlineO1Layer:
             "pre_trace": load_array(owner, "pre_trace", st["pre_trace"], (self._n_pre,), "i", 0, c.max_trace),
             "post_trace": load_array(owner, "post_trace", st["post_trace"], (self._n_post,), "i", 0, c.max_trace),
         }
+        lfsr = (load_array(owner, "lfsr_state", st["lfsr_state"], (self._lanes,), "i", 1, (1 << LFSR_BITS) - 1)
+                if stochastic else None)
         for key, buf in self.state_arrays().items():
             buf[...] = new[key]
+        if lfsr is not None:
+            self._lfsr[...] = lfsr
 
     # ---- dynamics ---------------------------------------------------------------------------
     def step(self, pre_spikes: npt.ArrayLike, post_spikes: npt.ArrayLike, reward: npt.ArrayLike = 0) -> None:
@@ -794,7 +916,11 @@ class OnlineO1Layer:
         if self._native is not None:
             self._native.step(pre_sp, post_sp, r)
             return
-        _layer_update(self._w, self._e, self._pre, self._post, self._tmp, pre_sp, post_sp, r, self._config)
+        c = self._config
+        d: int | npt.NDArray[Any] = c.dither_range[0]
+        if c.rounding == "stochastic":
+            d = layer_dither(self._lfsr, self._n_pre, self._n_post, c.learning_shift)
+        _layer_update(self._w, self._e, self._pre, self._post, self._tmp, pre_sp, post_sp, r, c, d)
 
     def run(
         self,
@@ -819,7 +945,8 @@ class OnlineO1Layer:
             self.step(pre_a[t], post_a[t], rew[t] if rew.ndim == 2 else int(rew[t]))
 
     def __repr__(self) -> str:
-        return f"OnlineO1Layer({self._config!r}, n_pre={self._n_pre}, n_post={self._n_post})"
+        lanes = f", lanes={self._lanes}" if self._lanes != 1 else ""
+        return f"OnlineO1Layer({self._config!r}, n_pre={self._n_pre}, n_post={self._n_post}{lanes})"
 
 
 BACKENDS: tuple[str, ...] = ("numpy", "native", "auto")
@@ -864,8 +991,12 @@ def build_online_o1_memory_proof(
     sequence_length: int | None = None,
     n_pre: int | None = None,
     n_post: int | None = None,
+    lanes: int = 1,
 ) -> dict[str, Any]:
     """State accounting for ``n_synapses`` O(1) synapses (0 allowed: an empty layer).
+
+    ``rounding_state`` gives the rounding mode's own state: with ``"stochastic"`` one 32-bit LFSR per update
+    lane (``lanes``), counted in ``total_state_bits``; 0 bits otherwise.
 
     The record is the same for every ``sequence_length`` (that is what it proves, so the length is checked
     but not echoed; ``sequence_length_independent`` is ``True``). With ``n_pre`` and ``n_post``
@@ -876,7 +1007,8 @@ def build_online_o1_memory_proof(
     if not isinstance(cfg, OnlineO1Config):
         raise TypeError(f"config must be an OnlineO1Config, not {type(cfg).__name__}")
     checks = [("n_synapses", n_synapses, 0, 1 << 40), ("sequence_length", sequence_length, 0, 1 << 62),
-              ("n_pre", n_pre, 0, _MAX_NEURONS), ("n_post", n_post, 0, _MAX_NEURONS)]
+              ("n_pre", n_pre, 0, _MAX_NEURONS), ("n_post", n_post, 0, _MAX_NEURONS),
+              ("lanes", lanes, 1, _MAX_NEURONS)]
     for name, value, lo, hi in checks:  # types first
         if value is not None or name == "n_synapses":
             _check_int_type(name, value, lo, hi)
@@ -890,9 +1022,12 @@ def build_online_o1_memory_proof(
         "n_synapses": n,
         "state_fields": list(STATE_FIELDS),
         "per_synapse_state_bits": cfg.per_synapse_state_bits,
-        "total_state_bits": n * cfg.per_synapse_state_bits,
+        "total_state_bits": n * cfg.per_synapse_state_bits + int(lanes) * cfg.lfsr_state_bits,
         "sequence_length_independent": True,
         "hidden_history_fields": [],
+        "rounding": cfg.rounding,
+        "rounding_state": {**_rounding_state_doc(cfg), "lanes": int(lanes),
+                           "total_bits": int(lanes) * cfg.lfsr_state_bits},
     }
     if (n_pre is None) != (n_post is None):
         raise ValueError("n_pre and n_post must be given together")
@@ -908,6 +1043,6 @@ def build_online_o1_memory_proof(
             "per_synapse_state_bits": per_syn,
             "per_neuron_fields": ["pre_trace (per pre neuron)", "post_trace (per post neuron)"],
             "per_neuron_state_bits": cfg.trace_bits,
-            "total_state_bits": n * per_syn + (a + b) * cfg.trace_bits,
+            "total_state_bits": n * per_syn + (a + b) * cfg.trace_bits + int(lanes) * cfg.lfsr_state_bits,
         }
     return proof

@@ -83,6 +83,8 @@ def test_annotation_is_deterministic_and_complete() -> None:
         "learning_shift": 4,
         "trace_decay_shift": 4,
         "saturation_policy": "signed_eligibility_unsigned_weight",
+        "rounding": "floor",
+        "rounding_state": {"per_lane_state_bits": 0},
         "hidden_history_fields": [],
         "sequence_length_independent": True,
     }
@@ -332,7 +334,7 @@ def test_memory_proof_is_derived_from_the_widths_and_measured(config: OnlineO1Co
     assert p["factorized_layout"]["total_state_bits"] == n_pre * n_post * (w + t) + (n_pre + n_post) * t
     assert p["config"] == {f: getattr(config, f) for f in
                            ("weight_bits", "trace_bits", "reward_bits", "learning_shift", "trace_decay_shift",
-                            "rule_family")}
+                            "rule_family", "rounding", "lfsr_seed")}
     # measured: the layer's buffers hold exactly the factorized count, before and after 10 / 5000 steps
     rng = np.random.default_rng(2)
     layer = OnlineO1Layer(config, n_pre, n_post)
