@@ -37,6 +37,7 @@ import numpy.typing as npt
 
 from plasticore.refmodel.o1_network import FixedLIFConfig
 from plasticore.refmodel.online_o1 import OnlineO1Config
+from plasticore.refmodel.rounding import lane_initial_state
 
 from .regmap import (
     ADDR_BYTES,
@@ -45,6 +46,7 @@ from .regmap import (
     FIFO_VALID,
     ID_VALUE,
     PARAM_FIELDS,
+    ROUNDING_CODES,
     SPIKES_PER_WORD,
     SYN_COL_BITS,
     VERSION,
@@ -64,7 +66,7 @@ MODEL_FIELDS: tuple[str, ...] = (
     "n_pre", "n_post", "weight_bits", "trace_bits", "reward_bits", "learning_shift", "trace_decay_shift",
     "membrane_bits", "leak_shift", "threshold", "reset_subtract", "weight_offset",
 )
-_STATE_KEYS = ("config", "weight", "eligibility", "pre_trace", "post_trace", "lif_config", "membrane")
+_STATE_KEYS = ("config", "weight", "eligibility", "pre_trace", "post_trace", "lif_config", "membrane", "lfsr_state")
 
 
 class Transport(Protocol):
@@ -235,7 +237,9 @@ class CoreDriver:
         """The core's learning rule as an :class:`OnlineO1Config` (from PARAM)."""
         p = self.params
         return OnlineO1Config(weight_bits=p["weight_bits"], trace_bits=p["trace_bits"], reward_bits=p["reward_bits"],
-                              learning_shift=p["learning_shift"], trace_decay_shift=p["trace_decay_shift"])
+                              learning_shift=p["learning_shift"], trace_decay_shift=p["trace_decay_shift"],
+                              rounding=ROUNDING_CODES[p["rounding"]],
+                              lfsr_seed=p["lfsr_seed_lo"] | (p["lfsr_seed_hi"] << 16))
 
     @property
     def lif_config(self) -> FixedLIFConfig:
@@ -476,7 +480,12 @@ class CoreDriver:
     def load_network(self, state: Mapping[str, Any]) -> None:
         """Write an :meth:`OnlineO1Network.state_dict` into the core (weights and eligibility as one ``SYN``
         burst row by row, then the traces and membranes); checked before anything is sent, and the core's
-        errors afterwards."""
+        errors afterwards.
+
+        The stochastic rounding's LFSRs are not host-visible (they restart at the core's reset): an
+        ``lfsr_state`` in ``state`` must be the lanes' reset states
+        (:func:`~plasticore.refmodel.rounding.lane_initial_state`), i.e. the state of a network that has not
+        stepped since it was made, and is not sent."""
         if not isinstance(state, Mapping):
             raise TypeError(f"state must be a mapping (OnlineO1Network.state_dict()), not {type(state).__name__}")
         need = ("weight", "eligibility", "pre_trace", "post_trace", "membrane")
@@ -490,6 +499,12 @@ class CoreDriver:
             raise ValueError(f"state['config'] is {dict(state['config'])!r}, the core runs {c.as_dict()!r}")
         if "lif_config" in state and dict(state["lif_config"]) != lif.as_dict():
             raise ValueError(f"state['lif_config'] is {dict(state['lif_config'])!r}, the core runs {lif.as_dict()!r}")
+        if "lfsr_state" in state:
+            reset = [lane_initial_state(c.lfsr_seed, p) for p in range(self.params["lanes"])]
+            got = np.asarray(state["lfsr_state"]).tolist()
+            if c.rounding != "stochastic" or got != reset:
+                raise ValueError(f"state['lfsr_state'] must be the lanes' reset states {reset} (the core's LFSRs are "
+                                 f"not host-writable; rounding {c.rounding!r}), not {got}")
         n_pre, n_post = self.n_pre, self.n_post
         specs = {"weight": ((n_post, n_pre), 0, c.max_weight), "eligibility": ((n_post, n_pre), *c.eligibility_range),
                  "pre_trace": ((n_pre,), 0, c.max_trace), "post_trace": ((n_post,), 0, c.max_trace),
@@ -514,7 +529,8 @@ class CoreDriver:
 
     def read_network(self) -> dict[str, Any]:
         """The core's state as :meth:`OnlineO1Network.state_dict` (so ``network.load_state_dict(driver.read_network())``
-        works); :class:`CoreError` if the core is busy, reports an error, or returns a value out of range."""
+        works); :class:`CoreError` if the core is busy, reports an error, or returns a value out of range. Without
+        ``lfsr_state``: the core's LFSRs are not host-visible."""
         c, lif = self.o1_config, self.lif_config
         n_pre, n_post = self.n_pre, self.n_post
         self._idle_and_clean("read_network")

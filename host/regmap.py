@@ -43,7 +43,7 @@ from __future__ import annotations
 import enum
 
 ID_VALUE = 0x504C4331  # "PLC1"
-VERSION = 2  # 2: OUT_SPIKES, OUT_SPIKES_AT, Control.TICK_NEXT, Status.QUEUED
+VERSION = 3  # 2: OUT_SPIKES, OUT_SPIKES_AT, Control.TICK_NEXT, Status.QUEUED; 3: PARAM rounding, lfsr_seed_lo/hi
 ADDR_BYTES = 4
 WORD_BYTES = 4
 DUMMY_BYTES = 1
@@ -107,8 +107,10 @@ class Control(enum.IntFlag):
 PARAM_FIELDS: tuple[str, ...] = (
     "n_pre", "n_post", "lanes", "weight_bits", "trace_bits", "reward_bits", "learning_shift",
     "trace_decay_shift", "membrane_bits", "leak_shift", "threshold", "reset_subtract", "weight_offset",
-    "spram", "pipelined_update",
+    "spram", "pipelined_update", "rounding", "lfsr_seed_lo", "lfsr_seed_hi",
 )
+# PARAM "rounding": the index of OnlineO1Config.rounding here; the LFSR seed is split into 16-bit halves
+ROUNDING_CODES: tuple[str, ...] = ("floor", "nearest", "stochastic")
 
 READ_ONLY = frozenset({Reg.ID, Reg.VERSION, Reg.PARAM, Reg.STEP, Reg.OUT_COUNT, Reg.OUT_FIFO, Reg.OUT_SPIKES,
                        Reg.OUT_SPIKES_AT})

@@ -58,6 +58,7 @@ from .regmap import (
     ID_VALUE,
     PARAM_FIELDS,
     READ_ONLY,
+    ROUNDING_CODES,
     SCK_DIVIDER_MIN,
     SPIKES_PER_WORD,
     STATE_REGS,
@@ -147,7 +148,12 @@ class SimulatedCore:
             "leak_shift": lif.leak_shift, "threshold": lif.threshold, "reset_subtract": int(lif.reset == "subtract"),
             "weight_offset": lif.weight_offset, "spram": int(bool(spram)),
             "pipelined_update": int(bool(pipelined_update)),
+            "rounding": ROUNDING_CODES.index(c.rounding), "lfsr_seed_lo": c.lfsr_seed & 0xFFFF,
+            "lfsr_seed_hi": c.lfsr_seed >> 16,
         }
+        if c.rounding == "stochastic" and network.lanes != lanes:
+            raise ValueError(f"lanes must equal the network's lanes ({network.lanes}) with rounding='stochastic' "
+                             f"(each lane's LFSR draws for its columns), not {lanes}")
         assert tuple(self.params) == PARAM_FIELDS
         self.n_pre, self.n_post = network.n_pre, network.n_post
         self.n_words = -(-self.n_pre // SPIKES_PER_WORD)

@@ -124,6 +124,7 @@ from .o1_array_update import UPDATE_LATENCY
 from .o1_trace import o1_trace_next
 from .pipe_reg import delay_line
 from .vocabulary import MEMORIES
+from .widths import dithered
 
 MAX_NEURONS = 1 << 16
 READ_LATENCY = 3  # rising edges from the one sampling row/col to the one after which rd_* show the values
@@ -547,6 +548,27 @@ def o1_array(
         spike_we.next = h1_we_pre_spike
         spike_wdata.next = h1_spike
 
+    # ---- stochastic rounding: each lane draws once per item, in the clock its weight is computed ----
+    draw_ports: dict[str, Any] = {}
+    draw_logic: tuple[Any, ...] = ()
+    if dithered(c) and c.rounding == "stochastic":
+        draw = Signal(bool(0))
+        if pipelined_update:
+            x_valid_ref = x_valid  # stage E (3 + lat - 2) feeds the weight register of the write-back stage
+
+            @always_comb
+            def draw_valid() -> None:
+                draw.next = x_valid_ref[UPDATE_LATENCY - 2]
+
+        else:
+
+            @always_comb
+            def draw_valid() -> None:
+                draw.next = s2_valid
+
+        draw_ports = {"rst": rst, "draw": draw}
+        draw_logic = (draw_valid,)
+
     # ---- lanes and the read-back chain ----
     q_syn = [Signal(intbv(0)[wb + tb:]) for _ in range(n_lanes + 1)]
     q_post = [Signal(intbv(0)[tb:]) for _ in range(n_lanes + 1)]
@@ -556,6 +578,7 @@ def o1_array(
             h1_lane, h1_we_syn, h1_we_post_trace, h1_we_post_spike, h1_weight, h1_elig, h1_trace, h1_spike,
             h1_reward, h3_lane, q_syn[p], q_syn[p + 1], q_post[p], q_post[p + 1],
             config=c, lane=p, syn_depth=depth, post_depth=kk, memory=memory, pipelined=pipelined_update,
+            **draw_ports,
         )
         for p in range(n_lanes)
     ]
@@ -606,4 +629,4 @@ def o1_array(
 
     return (decode_col, decode_lane, decode_row, extend_k, host_addr, host_gate, host_stage, stage0_flags, schedule,
             valid_wb, tags_wb, tags, read_addr, write_addr, pre_ram, spike_ram, pre_stage2, pre_unit, pre_stage3,
-            pre_write, lane_insts, bypass, outputs)
+            pre_write, *draw_logic, lane_insts, bypass, outputs)

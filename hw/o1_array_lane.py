@@ -39,6 +39,10 @@ q_syn_out      out  ``W + T`` ``q_syn_in | r_syn`` (the registered synapse word)
 q_post_in      in   ``T``
 q_post_out     out  ``T``     same chain for the post trace
 
+With ``rounding="stochastic"`` (and ``L > 0``) the lane owns an :func:`~plasticore.hw.o1_lfsr.o1_lfsr` for lane
+``p``: ``draw`` (high while the stage computing the weight holds a schedule item, padding items included) consumes
+one draw per item, ``rst`` restores it.
+
 Parameters: ``config``, ``lane`` (``p``), ``syn_depth`` (``n_pre * K``), ``post_depth`` (``K``), ``memory``
 (``"inferred"``: :func:`~plasticore.hw.o1_array_ram.o1_array_ram`; ``"spram"``:
 :func:`~plasticore.hw.o1_array_synmem.o1_array_synmem`), ``pipelined`` (the update in one stage with
@@ -63,9 +67,11 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 from .o1_array_ram import o1_array_ram
 from .o1_array_synmem import o1_array_synmem
 from .o1_array_update import UPDATE_LATENCY, o1_array_update
+from .o1_lfsr import o1_lfsr
 from .o1_synapse_update import o1_synapse_update
 from .o1_trace import o1_trace_next
 from .pipe_reg import delay_line
+from .widths import dithered
 
 
 @block
@@ -99,6 +105,8 @@ def o1_array_lane(
     post_depth: int,
     memory: str = "inferred",
     pipelined: bool = False,
+    rst: Any = None,
+    draw: Any = None,
 ) -> Any:
     c = config
     wb, tb, rb = c.weight_bits, c.trace_bits, c.reward_bits
@@ -158,9 +166,17 @@ def o1_array_lane(
     wb_e = Signal(intbv(0)[tb:])  # two's-complement bit pattern
     wb_post = Signal(intbv(0)[tb:])
 
+    rounding: tuple[Any, ...] = ()
+    dither = None
+    if dithered(c) and c.rounding == "stochastic":
+        if rst is None or draw is None:
+            raise ValueError("rounding='stochastic' needs the lane's rst and draw signals")
+        dither = Signal(intbv(0)[c.learning_shift:])
+        rounding = (o1_lfsr(clk, rst, draw, dither, c, p),)
+
     if pipelined:
         update = o1_array_update(clk, w_old, e_old, pre_trace, r_trace, pre_spike, post_spike, reward, w_new, e_new,
-                                 c)
+                                 c, dither)
 
         @always_comb
         def stage3() -> None:
@@ -171,7 +187,8 @@ def o1_array_lane(
 
         stages: tuple[Any, ...] = (update, stage3, post_delay)
     else:
-        update = o1_synapse_update(w_old, e_old, pre_trace, r_trace, pre_spike, post_spike, reward, w_new, e_new, c)
+        update = o1_synapse_update(w_old, e_old, pre_trace, r_trace, pre_spike, post_spike, reward, w_new, e_new, c,
+                                   dither)
 
         @always(clk.posedge)
         def stage3() -> None:
@@ -220,4 +237,4 @@ def o1_array_lane(
                 q_syn_out.next = q_syn_in
                 q_post_out.next = q_post_in
 
-    return syn_ram, trace_ram, input_ram, stage2, decode, post_unit, *stages, write_ports, read_back
+    return syn_ram, trace_ram, input_ram, stage2, decode, post_unit, *rounding, *stages, write_ports, read_back

@@ -82,6 +82,7 @@ def o1_array_update(
     weight_next: Any,
     eligibility_next: Any,
     config: OnlineO1Config,
+    dither: Any = None,
 ) -> Any:
     c = config
     t, s = c.trace_bits, c.trace_decay_shift
@@ -200,7 +201,7 @@ def o1_array_update(
 
     # ---- stage E: weight sum, saturate ----
     w_new = Signal(intbv(0, min=0, max=w_max + 1))
-    weight_unit = o1_weight_next(d_w, d_prod, w_new, c)
+    weight_unit = o1_weight_next(d_w, d_prod, w_new, c, dither)  # dither: the draw for the item in stage E
 
     @always(clk.posedge)
     def reg_e() -> None:

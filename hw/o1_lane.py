@@ -15,6 +15,9 @@ pre_trace    out  unsigned ``T``
 post_trace   out  unsigned ``T``
 eligibility  out  signed ``T``
 
+With ``rounding="stochastic"`` (and ``L > 0``) the lane holds an :func:`~plasticore.hw.o1_lfsr.o1_lfsr` that
+draws once per step (``step_en`` without ``load_en``) and is restored by ``rst``.
+
 With ``step_en`` low and no reset or load the state holds. The state is bit-exact with
 :class:`~plasticore.refmodel.online_o1.OnlineO1Synapse` after every edge.
 """
@@ -27,9 +30,10 @@ from myhdl import Signal, always, always_comb, block, intbv
 
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
+from .o1_lfsr import o1_lfsr
 from .o1_synapse_update import o1_synapse_update
 from .o1_trace import o1_trace_next
-from .widths import O1Widths, PathSegment
+from .widths import O1Widths, PathSegment, dithered
 
 
 def update_path(config: OnlineO1Config) -> tuple[PathSegment, ...]:
@@ -104,7 +108,18 @@ def o1_lane(
 
     pre_unit = o1_trace_next(pre_q, pre_spike, pre_n, c)
     post_unit = o1_trace_next(post_q, post_spike, post_n, c)
-    syn_unit = o1_synapse_update(w_q, e_q, pre_q, post_q, pre_spike, post_spike, reward, w_n, e_n, c)
+    rounding: tuple[Any, ...] = ()
+    dither = None
+    if dithered(c) and c.rounding == "stochastic":  # one LFSR draw per step (a load draws nothing)
+        dither = Signal(intbv(0)[c.learning_shift:])
+        advance = Signal(bool(0))
+
+        @always_comb
+        def draws() -> None:
+            advance.next = step_en and not load_en
+
+        rounding = (o1_lfsr(clk, rst, advance, dither, c, 0), draws)
+    syn_unit = o1_synapse_update(w_q, e_q, pre_q, post_q, pre_spike, post_spike, reward, w_n, e_n, c, dither)
 
     @always(clk.posedge)
     def registers() -> None:
@@ -131,4 +146,4 @@ def o1_lane(
         post_trace.next = post_q
         eligibility.next = e_q
 
-    return pre_unit, post_unit, syn_unit, registers, drive_outputs
+    return pre_unit, post_unit, *rounding, syn_unit, registers, drive_outputs

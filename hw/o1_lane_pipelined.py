@@ -26,6 +26,8 @@ bit. A load travels down the same stages (stage 1 clears the traces, stage 2 the
 writes the weight), so steps and loads take effect in the order they were sampled.
 
 Ports: those of :func:`~plasticore.hw.o1_lane.o1_lane` (:func:`~plasticore.hw.o1_lane.lane_port_signals`).
+With ``rounding="stochastic"`` (and ``L > 0``) an :func:`~plasticore.hw.o1_lfsr.o1_lfsr` draws once per step,
+on the edge the step's weight is written (stage 5); ``rst`` restores it (the dropped operations draw nothing).
 
 Timing contract
 ---------------
@@ -48,11 +50,12 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .csa_multiplier import STAGE_WORDS, csa_final_sum, csa_partial_sums, stage_words, wallace_levels
 from .o1_eligibility_sat import o1_eligibility_sat
+from .o1_lfsr import o1_lfsr
 from .o1_pairing import o1_pairing
 from .o1_trace import o1_trace_next
 from .o1_weight_next import o1_weight_next
 from .sign_extend import signed_signal
-from .widths import O1Widths, PathSegment, eligibility_sum_range, product_range
+from .widths import O1Widths, PathSegment, dithered, eligibility_sum_range, product_range
 
 PIPELINE_DELAY = 4  # edges from an operation's sampling edge to the edge its state shows on the outputs
 STAGES = PIPELINE_DELAY + 1  # register stages an operation passes (traces ... weight)
@@ -279,7 +282,12 @@ def o1_lane_pipelined(
 
     # ---- stage 5: weight ----
     w_q, w_new = unsigned(w_max), unsigned(w_max)
-    weight_unit = o1_weight_next(w_q, s4_prod, w_new, c)
+    rounding: tuple[Any, ...] = ()
+    dither = None
+    if dithered(c) and c.rounding == "stochastic":  # one LFSR draw per step, as the step reaches stage 5
+        dither = Signal(intbv(0)[c.learning_shift:])
+        rounding = (o1_lfsr(clk, rst, s4_step, dither, c, 0),)
+    weight_unit = o1_weight_next(w_q, s4_prod, w_new, c, dither)
 
     @always(clk.posedge)
     def stage5() -> None:
@@ -330,4 +338,4 @@ def o1_lane_pipelined(
         eligibility.next = e_d3
 
     return (pre_unit, post_unit, pair, stage1, extend, *stage2_decay, saturate_e, stage2, mult, stage3,
-            add_product, stage4, weight_unit, stage5, align, drive_outputs)
+            add_product, stage4, *rounding, weight_unit, stage5, align, drive_outputs)

@@ -9,6 +9,7 @@ post_trace        in   unsigned ``T``       post trace before the step
 pre_spike         in   1 bit
 post_spike        in   1 bit
 reward            in   signed ``R``         (already in the reward range: the port width saturates it)
+dither            in   unsigned ``L``       only with ``rounding="stochastic"``: the lane's LFSR draw
 weight_next       out  unsigned ``W``       ``sat(w + ((r * e') >> L), 0, 2^W - 1)``
 eligibility_next  out  signed ``T``         ``e' = sat(decayS(e) + pot - dep, -2^(T-1), 2^(T-1) - 1)``
 
@@ -51,6 +52,7 @@ def o1_synapse_update(
     weight_next: Any,
     eligibility_next: Any,
     config: OnlineO1Config,
+    dither: Any = None,
 ) -> Any:
     c = config
     t, s = c.trace_bits, c.trace_decay_shift
@@ -110,7 +112,7 @@ def o1_synapse_update(
     def multiply() -> None:
         prod.next = reward * e_new  # an R x T signed product is exactly R + T bits wide
 
-    weight_unit = o1_weight_next(weight, prod, weight_next, c)
+    weight_unit = o1_weight_next(weight, prod, weight_next, c, dither)
 
     @always_comb
     def outputs() -> None:

@@ -90,9 +90,17 @@ def product_range(c: OnlineO1Config) -> Range:
 
 
 def delta_range(c: OnlineO1Config) -> Range:
-    """``(r * e') >> L`` (floor): monotone in the product, so the endpoints shift."""
+    """``(r * e' + d) >> L`` with the rounding dither ``d`` (:attr:`OnlineO1Config.dither_range`; 0 for floor):
+    monotone in the product and the dither, so the endpoints shift."""
     p = product_range(c)
-    return Range(p.lo >> c.learning_shift, p.hi >> c.learning_shift)
+    d_lo, d_hi = c.dither_range
+    return Range((p.lo + d_lo) >> c.learning_shift, (p.hi + d_hi) >> c.learning_shift)
+
+
+def dithered(c: OnlineO1Config) -> bool:
+    """Whether the weight step adds a dither: ``rounding`` is not ``"floor"`` and ``L > 0`` (at ``L = 0`` the
+    shift is exact and every mode is the floor rule; no LFSR is built)."""
+    return c.rounding != "floor" and c.learning_shift > 0
 
 
 def weight_sum_range(c: OnlineO1Config) -> Range:

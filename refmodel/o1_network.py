@@ -138,6 +138,7 @@ class OnlineO1Network:
         initial_weights: npt.ArrayLike | None = None,
         *,
         backend: str = "numpy",
+        lanes: int = 1,
     ) -> None:
         self._o1 = o1_config if o1_config is not None else OnlineO1Config()
         self._lif = lif_config if lif_config is not None else FixedLIFConfig()
@@ -146,7 +147,7 @@ class OnlineO1Network:
         if not isinstance(self._lif, FixedLIFConfig):
             raise TypeError(f"lif_config must be a FixedLIFConfig, not {type(self._lif).__name__}")
         self._lif.check_against(self._o1)
-        self._layer = OnlineO1Layer(self._o1, n_pre, n_post, initial_weights, backend=backend)
+        self._layer = OnlineO1Layer(self._o1, n_pre, n_post, initial_weights, backend=backend, lanes=lanes)
         self._v = np.zeros(self._layer.n_post, dtype=np.int64)
 
     # ---- views ----
@@ -174,6 +175,16 @@ class OnlineO1Network:
     def n_post(self) -> int:
         """Number of LIF neurons (rows of :attr:`weights`)."""
         return self._layer.n_post
+
+    def reset_lfsr(self) -> None:
+        """The stochastic rounding's LFSRs back to their reset states (the core's ``rst``;
+        :meth:`OnlineO1Layer.reset_lfsr`)."""
+        self._layer.reset_lfsr()
+
+    @property
+    def lanes(self) -> int:
+        """Update lanes of the core this network stands for (the stochastic rounding's LFSRs; 1 by default)."""
+        return self._layer.lanes
 
     @property
     def membrane(self) -> npt.NDArray[np.int64]:
@@ -233,10 +244,14 @@ class OnlineO1Network:
         return {**self._layer.state_dict(), "lif_config": self._lif.as_dict(), "membrane": self._v.copy()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict` output; everything is checked before anything is written."""
+        """Restore :meth:`state_dict` output; everything is checked before anything is written.
+
+        With ``rounding="stochastic"`` ``lfsr_state`` may be left out (a state read from the core, whose LFSRs
+        the host cannot read; they restart at the core's reset): the network's LFSRs then stay as they are."""
         owner = "OnlineO1Network"
+        lfsr = ("lfsr_state",) if self._o1.rounding == "stochastic" and "lfsr_state" in state else ()
         st = check_keys(owner, state, ("config", "weight", "eligibility", "pre_trace", "post_trace", "lif_config",
-                                       "membrane"))
+                                       "membrane", *lfsr))
         if not isinstance(st["lif_config"], Mapping):
             raise TypeError(f"{owner} state_dict['lif_config'] must be a dict (FixedLIFConfig.as_dict()), "
                             f"not {type(st['lif_config']).__name__}")
@@ -245,8 +260,11 @@ class OnlineO1Network:
                              f"{dict(st['lif_config'])!r} (this one has {self._lif.as_dict()!r})")
         v = load_array(owner, "membrane", st["membrane"], (self.n_post,), "i", self._lif.membrane_min,
                        self._lif.membrane_max)
-        self._layer.load_state_dict({k: st[k] for k in ("config", "weight", "eligibility", "pre_trace",
-                                                        "post_trace")})
+        keys = ("config", "weight", "eligibility", "pre_trace", "post_trace")
+        layer_state = {k: st[k] for k in keys}
+        if self._o1.rounding == "stochastic":
+            layer_state["lfsr_state"] = st["lfsr_state"] if lfsr else self._layer.lfsr_state
+        self._layer.load_state_dict(layer_state)
         self._v = v
 
     def __repr__(self) -> str:

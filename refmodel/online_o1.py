@@ -802,6 +802,11 @@ class OnlineO1Layer:
         """Copy of the lanes' LFSR states ``(lanes,)`` (advanced only with ``rounding="stochastic"``)."""
         return self._lfsr.astype(np.int64)
 
+    def reset_lfsr(self) -> None:
+        """The lanes' LFSRs back to their reset states (what the array's and the core's ``rst`` do; the
+        synapse state is in RAM and unchanged)."""
+        self._lfsr[...] = [lane_initial_state(self._config.lfsr_seed, p) for p in range(self._lanes)]
+
     @property
     def backend(self) -> str:
         """``"numpy"`` or ``"native"``: the engine of :meth:`step` (``"auto"`` resolved at construction)."""

@@ -32,7 +32,7 @@ def rewards_for(rng: np.random.Generator, c: OnlineO1Config, n_post: int, mode: 
     return np.where(rng.random(n_post) < 0.8, ends, mixed)
 
 
-def seeded_layer(rng: np.random.Generator, c: OnlineO1Config, n_pre: int, n_post: int,
+def seeded_layer(rng: np.random.Generator, c: OnlineO1Config, n_pre: int, n_post: int, lanes: int = 1,
                  ) -> tuple[OnlineO1Layer, dict[str, np.ndarray]]:
     """A model with random weights, eligibility and traces, and the same state in the hardware's layout.
 
@@ -43,9 +43,10 @@ def seeded_layer(rng: np.random.Generator, c: OnlineO1Config, n_pre: int, n_post
           "eligibility": rng.integers(c.eligibility_min, c.eligibility_max + 1, size=(n_pre, n_post)),
           "pre_trace": rng.integers(0, c.max_trace + 1, size=n_pre),
           "post_trace": rng.integers(0, c.max_trace + 1, size=n_post)}
-    model = OnlineO1Layer(c, n_pre, n_post)
+    model = OnlineO1Layer(c, n_pre, n_post, lanes=lanes)  # lanes: the stochastic rounding's LFSRs
+    lfsr = {"lfsr_state": model.lfsr_state} if c.rounding == "stochastic" else {}
     model.load_state_dict({"config": c.as_dict(), "weight": hw["weight"].T, "eligibility": hw["eligibility"].T,
-                           "pre_trace": hw["pre_trace"], "post_trace": hw["post_trace"]})
+                           "pre_trace": hw["pre_trace"], "post_trace": hw["post_trace"], **lfsr})
     return model, hw
 
 

@@ -32,6 +32,11 @@ def _c(w: int, t: int, r: int, sh: int, s: int) -> OnlineO1Config:
 DEFAULT = _c(16, 12, 8, 4, 4)
 SMALL = _c(8, 6, 4, 3, 2)
 TINY = _c(3, 3, 2, 0, 0)
+STOCH = OnlineO1Config(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=3, trace_decay_shift=2,
+                       rounding="stochastic", lfsr_seed=11)
+STOCH_MAX = OnlineO1Config(weight_bits=31, trace_bits=30, reward_bits=30, learning_shift=30, trace_decay_shift=30,
+                           rounding="stochastic", lfsr_seed=2**32 - 1)
+NEAREST = OnlineO1Config(rounding="nearest")
 
 # (config, n_pre, n_post, lanes, memory, steps default, steps long, p_spike, reward mode)
 CASES: list[tuple[OnlineO1Config, int, int, int, str, int, int, float, str]] = [
@@ -41,11 +46,16 @@ CASES: list[tuple[OnlineO1Config, int, int, int, str, int, int, float, str]] = [
     (DEFAULT, 3, 5, 2, "spram", 150, 3000, 0.5, "scalar"),
     (DEFAULT, 5, 3, 2, "inferred-pipelined", 150, 3000, 0.8, "extreme"),
     (SMALL, 3, 7, 3, "spram-pipelined", 150, 3000, 0.5, "uniform"),
+    # rounding: per-lane LFSRs drawing per schedule item (13 columns on 2 lanes: a padding item per row)
+    (STOCH, 3, 13, 2, "inferred", 100, 2000, 0.5, "uniform"),
+    (STOCH, 3, 7, 3, "spram-pipelined", 100, 2000, 0.6, "extreme"),
+    (NEAREST, 5, 3, 2, "inferred-pipelined", 100, 2000, 0.8, "extreme"),
 ]
 
 
 # Verilator compiles C++ for every case (~30 s each): by default it runs one inferred and one SPRAM case.
-QUICK_VERILATOR = ("w16t12r8l4s4-5x7-P3-inferred-extreme", "w8t6r4l3s2-3x7-P3-spram-pipelined-uniform")
+QUICK_VERILATOR = ("w16t12r8l4s4-5x7-P3-inferred-extreme", "w8t6r4l3s2-3x7-P3-spram-pipelined-uniform",
+                   "w8t6r4l3s2rs11-3x7-P3-spram-pipelined-extreme")
 
 
 def _case_id(case: tuple[OnlineO1Config, int, int, int, str, int, int, float, str]) -> str:
@@ -113,7 +123,8 @@ def test_up5k_scale_array_matches_layer(sim: str, case: Case) -> None:
 LINT_CASES = [(DEFAULT, 5, 7, 3, "inferred"), (SMALL, 1, 1, 1, "inferred"), (TINY, 3, 13, 2, "inferred"),
               (DEFAULT, 3, 13, 2, "spram"), (SMALL, 16, 16, 2, "spram"), (_c(31, 30, 30, 30, 30), 2, 3, 3, "inferred"),
               (DEFAULT, 5, 7, 3, "inferred-pipelined"), (SMALL, 16, 16, 2, "spram-pipelined"),
-              (_c(31, 30, 30, 30, 30), 2, 3, 3, "inferred-pipelined"), (TINY, 3, 5, 1, "inferred-pipelined")]
+              (_c(31, 30, 30, 30, 30), 2, 3, 3, "inferred-pipelined"), (TINY, 3, 5, 1, "inferred-pipelined"),
+              (STOCH, 3, 13, 2, "inferred"), (STOCH_MAX, 2, 3, 3, "inferred-pipelined"), (NEAREST, 5, 7, 3, "spram")]
 
 
 @pytest.mark.hw

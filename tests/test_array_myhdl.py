@@ -23,6 +23,11 @@ DEFAULT = OnlineO1Config()
 SMALL = OnlineO1Config(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=3, trace_decay_shift=2)
 TINY = OnlineO1Config(weight_bits=3, trace_bits=3, reward_bits=2, learning_shift=0, trace_decay_shift=0)
 ODD = OnlineO1Config(weight_bits=5, trace_bits=4, reward_bits=3, learning_shift=1, trace_decay_shift=1)
+STOCH = OnlineO1Config(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=3, trace_decay_shift=2,
+                       rounding="stochastic", lfsr_seed=11)
+STOCH_WIDE = OnlineO1Config(rounding="stochastic", lfsr_seed=2**32 - 1)
+NEAREST = OnlineO1Config(weight_bits=5, trace_bits=4, reward_bits=3, learning_shift=1, trace_decay_shift=1,
+                         rounding="nearest")
 
 WRITES = ("wr_syn", "wr_pre_trace", "wr_post_trace", "wr_pre_spike", "wr_post_spike")
 
@@ -41,6 +46,12 @@ CASES = [
     (DEFAULT, 5, 7, 3, "inferred-pipelined", 60, 0.9, "extreme"),
     (SMALL, 3, 13, 2, "spram-pipelined", 80, 0.5, "uniform"),
     (ODD, 2, 3, 1, "spram-pipelined", 100, 0.6, "extreme"),
+    # rounding: the lanes' LFSRs draw per schedule item (padding included: 13 columns on 2 and 3 lanes)
+    (STOCH, 3, 13, 2, "inferred", 60, 0.5, "uniform"),
+    (STOCH, 4, 5, 3, "spram-pipelined", 60, 0.5, "extreme"),
+    (STOCH_WIDE, 5, 7, 3, "inferred-pipelined", 40, 0.9, "extreme"),
+    (NEAREST, 3, 13, 3, "inferred", 60, 0.5, "uniform"),
+    (NEAREST, 5, 3, 2, "inferred-pipelined", 60, 0.8, "extreme"),
 ]
 
 
@@ -51,7 +62,8 @@ def run_array(c: OnlineO1Config, n_pre: int, n_post: int, lanes: int, memory: st
     mem, _, piped = memory.partition("-")
     dut = o1_array(**s, config=c, n_pre=n_pre, n_post=n_post, lanes=lanes, memory=mem,
                    pipelined_update=bool(piped))
-    model, st = seeded_layer(rng, c, n_pre, n_post)  # random initial state; st in the hardware's (row, col) layout
+    # random initial state; st in the hardware's (row, col) layout
+    model, st = seeded_layer(rng, c, n_pre, n_post, lanes)
     clk = s["clk"]
     stats: dict[str, Any] = {"steps": 0, "cycles": set(), **new_limit_counts()}
 
@@ -142,7 +154,7 @@ def run_array(c: OnlineO1Config, n_pre: int, n_post: int, lanes: int, memory: st
 @pytest.mark.parametrize(
     ("c", "n_pre", "n_post", "lanes", "memory", "steps", "p", "mode"),
     CASES,
-    ids=[f"w{c.weight_bits}t{c.trace_bits}-{a}x{b}-P{p}-{mem}-{m}" for c, a, b, p, mem, _, _, m in CASES],
+    ids=[f"{c.tag}-{a}x{b}-P{p}-{mem}-{m}" for c, a, b, p, mem, _, _, m in CASES],
 )
 def test_myhdl_array_matches_layer(c: OnlineO1Config, n_pre: int, n_post: int, lanes: int, memory: str,
                                    steps: int, p: float, mode: str) -> None:

@@ -38,7 +38,9 @@ def _case(o1: dict[str, Any], lif: dict[str, Any], n_pre: int, n_post: int, lane
 
 
 CASES: dict[str, dict[str, Any]] = {
-    "8x4_lanes2": _case(dict(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=2, trace_decay_shift=2),
+    # stochastic rounding (two lanes' LFSRs) and round-to-nearest (40x5)
+    "8x4_lanes2": _case(dict(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=2, trace_decay_shift=2,
+                             rounding="stochastic", lfsr_seed=2**32 - 3),
                         dict(membrane_bits=12, leak_shift=2, threshold=100, reset="subtract", weight_offset=64),
                         8, 4, 2),
     "min_widths": _case(dict(weight_bits=1, trace_bits=2, reward_bits=1, learning_shift=0, trace_decay_shift=0),
@@ -49,7 +51,7 @@ CASES: dict[str, dict[str, Any]] = {
                              weight_offset=32_768),
                         5, 3, 3),
     "40x5_two_spike_words": _case(dict(weight_bits=6, trace_bits=5, reward_bits=5, learning_shift=1,
-                                       trace_decay_shift=1),
+                                       trace_decay_shift=1, rounding="nearest"),
                                   dict(membrane_bits=10, leak_shift=1, threshold=90, reset="zero", weight_offset=20),
                                   40, 5, 2),
     "6x6_lanes6_offset": _case(dict(weight_bits=4, trace_bits=4, reward_bits=4, learning_shift=0,

@@ -217,8 +217,9 @@ def test_every_bad_command_changes_nothing_and_sets_its_bit() -> None:
     assert sim.network.membrane[4] == -2
     r = _bad(sim, _rd(Reg.SYN, last, 2), Status.ERR_ADDR)
     assert r[6:10] == (0x00070003).to_bytes(4, "big") and r[10:] == bytes(4)
-    r = _bad(sim, _rd(Reg.PARAM, 13, 3), Status.ERR_ADDR)
-    assert r[6:10] == sim.params["spram"].to_bytes(4, "big") and r[14:] == bytes(4)
+    n_params = len(PARAM_FIELDS)
+    r = _bad(sim, _rd(Reg.PARAM, n_params - 2, 3), Status.ERR_ADDR)
+    assert r[6:10] == sim.params[PARAM_FIELDS[-2]].to_bytes(4, "big") and r[14:] == bytes(4)
     # a burst that ends exactly at the last address sets nothing (fetching ahead never sets an error)
     assert sim.transfer(_rd(Reg.SYN, syn_address(39, 3), 2))[6:10] != b"\xff" * 4
     assert sim.transfer(_rd(Reg.PARAM, 0, len(PARAM_FIELDS)))[6:10] == (40).to_bytes(4, "big")
@@ -469,7 +470,7 @@ def test_identify_and_check_config() -> None:
     net = OnlineO1Network(OnlineO1Config(weight_bits=9), FixedLIFConfig(reset="subtract", weight_offset=3), 10, 4)
     _, drv = make(net, lanes=2, spram=True)
     info = drv.identify()
-    assert info["id"] == ID_VALUE and info["version"] == 2
+    assert info["id"] == ID_VALUE and info["version"] == 3
     assert {k: info[k] for k in PARAM_FIELDS} == {**{k: info[k] for k in PARAM_FIELDS}, "n_pre": 10, "n_post": 4,
                                                     "lanes": 2, "weight_bits": 9, "reset_subtract": 1,
                                                     "weight_offset": 3, "spram": 1, "pipelined_update": 0}
@@ -479,6 +480,24 @@ def test_identify_and_check_config() -> None:
                                                   r"model 16, reset_subtract: core 1, model 0") as e:
         drv.check_config(OnlineO1Config(), FixedLIFConfig(weight_offset=3), 10, 5)
     assert e.value.fields["n_post"] == (4, 5)
+
+
+def test_the_rounding_mode_and_lfsr_seed_travel_through_param() -> None:
+    cfg = OnlineO1Config(weight_bits=9, rounding="stochastic", lfsr_seed=0xDEADBEEF)
+    net = OnlineO1Network(cfg, FixedLIFConfig(), 6, 5, lanes=2)
+    _, drv = make(net, lanes=2)
+    info = drv.identify()
+    assert (info["rounding"], info["lfsr_seed_lo"], info["lfsr_seed_hi"]) == (2, 0xBEEF, 0xDEAD)
+    assert drv.o1_config == cfg
+    with pytest.raises(ValueError, match=r"lanes must equal the network's lanes \(2\)"):
+        make(net, lanes=3)
+    fresh = OnlineO1Network(cfg, FixedLIFConfig(), 6, 5, lanes=2)
+    drv.load_network(fresh.state_dict())  # the LFSRs at their reset states: accepted (and not sent)
+    fresh.step(np.ones(6, bool), 1)
+    with pytest.raises(ValueError, match=r"state\['lfsr_state'\] must be the lanes' reset states"):
+        drv.load_network(fresh.state_dict())
+    fresh.reset_lfsr()
+    drv.load_network(fresh.state_dict())
 
 
 def test_flash_power_down_frame_changes_nothing() -> None:

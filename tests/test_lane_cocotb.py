@@ -35,6 +35,12 @@ LANE_CONFIGS: list[OnlineO1Config] = [
     _c(12, 7, 5, 2, 0),  # s=0: no decay, eligibility integrates
     _c(24, 16, 12, 6, 5),  # wide
     _c(31, 30, 30, 30, 30),  # every maximum: 60-bit product
+    # the rounding modes: LFSR draws of 3 bits, of 30 bits (every maximum), and round-half-up
+    OnlineO1Config(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=3, trace_decay_shift=2,
+                   rounding="stochastic", lfsr_seed=5),
+    OnlineO1Config(weight_bits=31, trace_bits=30, reward_bits=30, learning_shift=30, trace_decay_shift=30,
+                   rounding="stochastic", lfsr_seed=2**32 - 1),
+    OnlineO1Config(rounding="nearest"),
 ]
 
 

@@ -24,6 +24,18 @@ CONFIGS = [
     OnlineO1Config(weight_bits=4, trace_bits=3, reward_bits=3, learning_shift=0, trace_decay_shift=1),
     OnlineO1Config(weight_bits=24, trace_bits=16, reward_bits=12, learning_shift=6, trace_decay_shift=5),
     OnlineO1Config(weight_bits=6, trace_bits=3, reward_bits=2, learning_shift=1, trace_decay_shift=5),  # s >= T
+    # the rounding modes: nearest and stochastic at the small and the wide widths, L = 1 (one LFSR bit per
+    # draw), and L = 0 (every mode is the floor circuit)
+    OnlineO1Config(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=3, trace_decay_shift=2,
+                   rounding="nearest"),
+    OnlineO1Config(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=3, trace_decay_shift=2,
+                   rounding="stochastic", lfsr_seed=5),
+    OnlineO1Config(weight_bits=24, trace_bits=16, reward_bits=12, learning_shift=6, trace_decay_shift=5,
+                   rounding="stochastic", lfsr_seed=2**32 - 1),
+    OnlineO1Config(weight_bits=3, trace_bits=2, reward_bits=2, learning_shift=1, trace_decay_shift=1,
+                   rounding="stochastic", lfsr_seed=0),
+    OnlineO1Config(weight_bits=4, trace_bits=3, reward_bits=3, learning_shift=0, trace_decay_shift=1,
+                   rounding="stochastic"),
 ]
 
 
@@ -67,7 +79,7 @@ def _run(lane: str, config: OnlineO1Config, n_steps: int, seed: int) -> int:
     return checked[0]
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"W{c.weight_bits}T{c.trace_bits}R{c.reward_bits}")
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.tag)
 @pytest.mark.parametrize("lane", sorted(LANES))
 def test_myhdl_lane_matches_model(lane: str, config: OnlineO1Config) -> None:
     assert _run(lane, config, 1500, seed=config.weight_bits) == 1500

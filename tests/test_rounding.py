@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ from plasticore.refmodel.rounding import (
     lfsr_step,
 )
 
-W8 = dict(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=3, trace_decay_shift=2)
+W8: dict[str, Any] = dict(weight_bits=8, trace_bits=6, reward_bits=4, learning_shift=3, trace_decay_shift=2)
 
 
 # ---- the LFSR -------------------------------------------------------------------------------------
@@ -149,7 +150,7 @@ def _mean_step(c: OnlineO1Config, e: int, r: int, n: int = 128) -> float:
 @pytest.mark.parametrize(("e", "r"), [(3, 1), (5, -1), (13, 3), (-7, 2), (1, 1)])
 def test_stochastic_mean_update_is_unbiased_floor_is_not(e: int, r: int) -> None:
     """16,384 synapses, L = 4: stochastic mean within 0.02 LSB of r e / 2^L; floor's bias is ~ -0.5 LSB."""
-    base = dict(weight_bits=12, trace_bits=6, reward_bits=4, learning_shift=4, trace_decay_shift=0)
+    base: dict[str, Any] = dict(weight_bits=12, trace_bits=6, reward_bits=4, learning_shift=4, trace_decay_shift=0)
     exact = r * e / 16
     got = _mean_step(OnlineO1Config(**base, rounding="stochastic", lfsr_seed=7), e, r)
     assert abs(got - exact) <= 0.02, (got, exact)
@@ -239,6 +240,8 @@ def test_checkpoints_carry_the_lfsr_and_resume_identically() -> None:
     assert syn2.step(False, True, -2) == syn.step(False, True, -2) and syn2.lfsr_state == syn.lfsr_state
     syn.reset()
     assert syn.lfsr_state == lane_initial_state(3, 0)
+    a.reset_lfsr()
+    assert a.lfsr_state.tolist() == [lane_initial_state(3, 0), lane_initial_state(3, 1)]
 
 
 def test_a_zero_reward_still_draws() -> None:

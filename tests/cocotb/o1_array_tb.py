@@ -86,7 +86,7 @@ async def array_matches_layer(dut: Any) -> None:
     expected_cycles = int(os.environ["O1_CYCLES"])  # the emitter's cycles_per_timestep
     assert expected_cycles in (n_pre * -(-n_post // lanes) + 4, n_pre * -(-n_post // lanes) + 8)
 
-    model, st = seeded_layer(rng, c, n_pre, n_post)  # st in the hardware's (row, col) layout
+    model, st = seeded_layer(rng, c, n_pre, n_post, lanes)  # st in the hardware's (row, col) layout
     seen = new_limit_counts()
 
     host = Host(dut, c)

@@ -39,7 +39,7 @@ from cocotb.triggers import FallingEdge, RisingEdge
 from spi_master import CocotbTransport, SpiMaster
 
 from plasticore.host.driver import CoreDriver
-from plasticore.host.regmap import Control, Reg, Status, command, syn_address
+from plasticore.host.regmap import PARAM_FIELDS, Control, Reg, Status, command, syn_address
 from plasticore.hw.o1_core import core_cycles_per_timestep
 from plasticore.refmodel.o1_network import FixedLIFConfig, OnlineO1Network
 from plasticore.refmodel.online_o1 import OnlineO1Config
@@ -114,7 +114,7 @@ class Bench:
 
     def loaded_random_network(self) -> tuple[OnlineO1Network, Any]:
         """A model with a random state and a bridge-thread function that identifies the core and loads it."""
-        net = OnlineO1Network(self.o1, self.lif, self.n_pre, self.n_post)
+        net = OnlineO1Network(self.o1, self.lif, self.n_pre, self.n_post, lanes=self.lanes)
         self.random_state(net)
 
         def load() -> CoreDriver:
@@ -153,7 +153,7 @@ async def identify(dut: Any) -> None:
     def body() -> None:
         b.driver.flash_power_down()  # what the host sends first on the iCEBreaker: no effect on the core
         info = b.driver.identify()
-        assert info["id"] == 0x504C4331 and info["version"] == 2
+        assert info["id"] == 0x504C4331 and info["version"] == 3
         b.driver.check_config(b.o1, b.lif, b.n_pre, b.n_post)
         assert info["lanes"] == b.lanes and info["pipelined_update"] == int(b.pipelined)
         assert info["spram"] == int(CASE.get("memory", "inferred") == "spram")
@@ -202,6 +202,7 @@ async def closed_loop(dut: Any) -> None:
                 check_state(drv, net, f"step {t}")
             if t == STEPS // 2:  # reset mid-run: the registers restart, the memories are reloaded by the host
                 reset()
+                net.reset_lfsr()  # the reset restarts the core's LFSRs (stochastic rounding)
                 assert drv.read(Reg.STEP)[0] == 0
                 drv.load_network(net.state_dict())
                 check_state(drv, net, "after the reset and reload")
@@ -265,8 +266,8 @@ async def bad_commands(dut: Any) -> None:
         expect(Status.ERR_ADDR, "MEMBRANE address n_post")
         drv.write(Reg.PRE_TRACE, b.n_pre, [1])
         expect(Status.ERR_ADDR, "PRE_TRACE address n_pre")
-        assert drv.read(Reg.PARAM, 15)[0] == 0
-        expect(Status.ERR_ADDR, "PARAM 15")
+        assert drv.read(Reg.PARAM, len(PARAM_FIELDS))[0] == 0
+        expect(Status.ERR_ADDR, "PARAM len(PARAM_FIELDS)")
         words = -(-b.n_pre // 32)
         drv.write(Reg.SPIKES_IN, words, [0xFFFFFFFF])
         expect(Status.ERR_ADDR, "SPIKES_IN past the words")
