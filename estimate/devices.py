@@ -17,11 +17,17 @@ from .coefficients import Coefficients, load
 class Device:
     """Capacity and fixed delays of one target (:class:`~plasticore.hw.devices.DeviceInfo`) with the fitted
     LUT4 coefficients of its family (``lut``, in :data:`~plasticore.estimate.coefficients.LUT_FEATURES`
-    order) and its fitted delay per logic level."""
+    order) and its fitted delays (``timing``, in :data:`~plasticore.estimate.coefficients.TIMING_FEATURES`
+    order)."""
 
     info: DeviceInfo
     lut: tuple[float, ...]
-    t_per_level_ns: float
+    timing: tuple[float, ...]
+
+    @property
+    def t_per_level_ns(self) -> float:
+        """Delay per LUT level, routing included (ns)."""
+        return self.timing[0]
 
     @property
     def name(self) -> str:
@@ -62,7 +68,7 @@ class Device:
 def devices(coefficients: Coefficients) -> Mapping[str, Device]:
     """Every target of the device table with ``coefficients`` applied."""
     return MappingProxyType({
-        name: Device(info, coefficients.lut_of(info.family), coefficients.t_per_level_ns[name])
+        name: Device(info, coefficients.lut_of(info.family), coefficients.timing_of(name))
         for name, info in DEVICE_TABLE.items()
     })
 

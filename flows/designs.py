@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from plasticore.estimate import Breakdown, breakdown
+from plasticore.estimate.coefficients import Coefficients
 from plasticore.hw.build import SMALL
 from plasticore.hw.emitter import OnlineO1LearningEmitter
 from plasticore.hw.vocabulary import DESIGNS, MEMORIES, choice
@@ -93,12 +94,15 @@ class DesignSpec:
                    record["lanes"], record.get("memory") or "inferred", bool(record.get("pipelined_update")))
 
 
-def predict(spec: DesignSpec, target: str) -> Breakdown:
+def predict(spec: DesignSpec, target: str, coefficients: Coefficients | None = None) -> Breakdown:
     """The predictor's view of ``spec`` on ``target`` (:func:`plasticore.estimate.breakdown`): the one call
     that :mod:`plasticore.flows.synth` (the ``predicted`` part of a record), :mod:`plasticore.flows.calibrate`
-    (the fit) and the tests share. ``result`` is what ``estimate_resources(..., check_fit=False)`` returns."""
+    (the fit), :mod:`plasticore.flows.validate` and the tests share. ``result`` is what
+    ``estimate_resources(..., check_fit=False)`` returns. ``coefficients`` (default: the package's fitted
+    ones) are the coefficients the prediction uses."""
     return breakdown(config=spec.config, target=target, design=spec.design, n_pre=spec.n_pre,
-                     n_post=spec.n_post, lanes=spec.lanes, memory=spec.memory, pipelined_update=spec.pipelined)
+                     n_post=spec.n_post, lanes=spec.lanes, memory=spec.memory, pipelined_update=spec.pipelined,
+                     coefficients=coefficients)
 
 
 def _array_emitter(spec: DesignSpec) -> Any:
