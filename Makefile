@@ -37,6 +37,7 @@ bench: setup
 	$(PY) tools/core_throughput_benchmark.py --output reports/core_throughput.json
 	$(PY) tools/federated_benchmark.py --experiment --output reports/federated.json
 	$(PY) tools/neuroevolution_benchmark.py --suite --output reports/neuroevolution.json
+	$(PY) tools/rounding_benchmark.py --output reports/rounding.json
 
 reports: setup
 	$(PY) tools/plasticity_report.py --out reports

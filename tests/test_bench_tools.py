@@ -69,3 +69,18 @@ def test_progress_is_quiet_under_ci_and_without_a_terminal(monkeypatch: pytest.M
     assert "x" in capsys.readouterr().err  # tqdm drew its bar on stderr
     monkeypatch.setattr(mod.sys.stderr, "isatty", lambda: False, raising=False)
     assert mod.progress_enabled() is False  # piped into a log: quiet
+
+
+def test_rounding_benchmark_floor_collapses_stochastic_tracks_the_float_twin(tmp_path: Path) -> None:
+    """A short run of tools/rounding_benchmark.py (2 seeds x 3,000 steps): with a reward every step the floor
+    rule's uncorrelated weights fall far below the float twin's, the stochastic ones stay within a few LSB, and
+    every mode learns the causal synapses as the twin does."""
+    tool = _load("rounding_benchmark")
+    out = tmp_path / "r.json"
+    assert tool.main(["--steps", "3000", "--seeds", "2", "--output", str(out), "--no-plot"]) == 0
+    res = json.loads(out.read_text())["results"]["p_reward=1.0"]
+    gap = res["gap_to_float"]
+    assert gap["floor"]["other"] < -100
+    assert abs(gap["stochastic"]["other"]) < 5
+    assert all(abs(gap[m]["causal"]) < 2 for m in ("floor", "nearest", "stochastic"))
+    assert res["final_mean"]["float"]["causal"] - res["final_mean"]["float"]["other"] > 10
