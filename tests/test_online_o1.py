@@ -295,7 +295,8 @@ def test_live_state_does_not_grow_with_sequence_length() -> None:
     long, objs_long = _run_layer(100_000)
     assert _deep_size(short) == _deep_size(long)  # everything reachable from the layer: same bytes
     assert len(pickle.dumps(short)) == len(pickle.dumps(long))
-    assert objs_long <= objs_short + 10, (objs_short, objs_long)  # no objects accumulate anywhere
+    # no objects accumulate anywhere (a run may also free unrelated garbage: the short run's count can be < 0)
+    assert objs_long <= max(objs_short, 0) + 10, (objs_short, objs_long)
     s10, s1e5 = OnlineO1Synapse(DEFAULT, 77), OnlineO1Synapse(DEFAULT, 77)
     rng = np.random.default_rng(0)
     spikes = rng.random((100_000, 2)) < 0.3
