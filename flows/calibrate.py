@@ -45,7 +45,7 @@ from plasticore.estimate.devices import COEFFICIENTS, DEVICES
 from plasticore.estimate.timing import Path as TimingPath
 
 from .designs import DesignSpec, predict
-from .report import load_records
+from .report import add_reports_argument, required_records
 
 MAX_FIXED_POINT_STEPS = 20
 
@@ -133,15 +133,12 @@ def fixed_point_coefficients(recs: list[dict[str, Any]], current: Coefficients =
 def main(argv: list[str] | None = None) -> int:
     """``python -m plasticore.flows.calibrate [--reports DIR] [--write [--out FILE]]``."""
     ap = argparse.ArgumentParser(prog="plasticore-calibrate", description=__doc__.splitlines()[0])
-    ap.add_argument("--reports", type=Path, default=Path("reports"),
-                    help="folder holding synth/<target>/*.json, relative to the working directory")
+    add_reports_argument(ap)
     ap.add_argument("--write", action="store_true", help="write the coefficients file (default: print it)")
     ap.add_argument("--out", type=Path, default=None,
                     help=f"file to write with --write (default: the package's {default_path().name})")
     args = ap.parse_args(argv)
-    recs = load_records(args.reports)
-    if not recs:
-        ap.error(f"no records under {args.reports / 'synth'}: run `make synth` first")
+    recs = required_records(ap, args.reports)
     coefficients = fixed_point_coefficients(recs)
     if args.write:
         out = args.out if args.out is not None else default_path()

@@ -25,6 +25,7 @@ No EDA tools needed here.
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 from pathlib import Path
@@ -117,6 +118,20 @@ def load_records(reports: Path) -> list[dict[str, Any]]:
     """All records under ``reports/synth``, sorted by target, design, size, lanes, id."""
     recs = [json.loads(p.read_text()) for p in sorted((reports / "synth").glob("*/*.json"))]
     return sorted(recs, key=lambda r: (r["target"], r["design"], r["n_synapses"], r["lanes"], r["design_id"]))
+
+
+def add_reports_argument(ap: argparse.ArgumentParser) -> None:
+    """``--reports DIR`` (default ``reports``): the folder holding ``synth/<target>/*.json``."""
+    ap.add_argument("--reports", type=Path, default=Path("reports"),
+                    help="folder holding synth/<target>/*.json, relative to the working directory")
+
+
+def required_records(ap: argparse.ArgumentParser, reports: Path) -> list[dict[str, Any]]:
+    """:func:`load_records`; none is a usage error of ``ap`` (exit 2) saying to run ``make synth``."""
+    recs = load_records(reports)
+    if not recs:
+        ap.error(f"no records under {reports / 'synth'}: run `make synth` first")
+    return recs
 
 
 def rel_error(pred: float, meas: float) -> float | None:

@@ -36,7 +36,7 @@ from plasticore.estimate.coefficients import Coefficients
 
 from .calibrate import coefficients_from_records
 from .designs import DesignSpec, predict
-from .report import load_records, rel_error
+from .report import add_reports_argument, rel_error, required_records
 
 GOALS: dict[str, float] = {"luts": 0.10, "fmax": 0.15}  # issue #12: |error| on every record, held out
 QUANTITIES: tuple[tuple[str, str, str], ...] = (  # (name, predicted key, measured key)
@@ -246,14 +246,11 @@ def write(reports: Path, doc: Mapping[str, Any]) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     """``python -m plasticore.flows.validate [--reports DIR] [--write]``."""
     ap = argparse.ArgumentParser(prog="plasticore-validate", description=__doc__.splitlines()[0])
-    ap.add_argument("--reports", type=Path, default=Path("reports"),
-                    help="folder holding synth/<target>/*.json, relative to the working directory")
+    add_reports_argument(ap)
     ap.add_argument("--write", action="store_true",
                     help="write predictor_validation.json and .md into --reports (default: print the summary)")
     args = ap.parse_args(argv)
-    recs = load_records(args.reports)
-    if not recs:
-        ap.error(f"no records under {args.reports / 'synth'}: run `make synth` first")
+    recs = required_records(ap, args.reports)
     doc = cross_validate(recs)
     if args.write:
         for p in write(args.reports, doc):

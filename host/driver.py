@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from plasticore.refmodel.o1_network import FixedLIFConfig
 from plasticore.refmodel.online_o1 import OnlineO1Config
-from plasticore.refmodel.rounding import lane_initial_state
+from plasticore.refmodel.rounding import lane_initial_states
 
 from .regmap import (
     ADDR_BYTES,
@@ -46,7 +46,6 @@ from .regmap import (
     FIFO_VALID,
     ID_VALUE,
     PARAM_FIELDS,
-    ROUNDING_CODES,
     SPIKES_PER_WORD,
     SYN_COL_BITS,
     VERSION,
@@ -55,6 +54,7 @@ from .regmap import (
     Reg,
     Status,
     command,
+    rounding_from_params,
     syn_address,
 )
 
@@ -238,8 +238,7 @@ class CoreDriver:
         p = self.params
         return OnlineO1Config(weight_bits=p["weight_bits"], trace_bits=p["trace_bits"], reward_bits=p["reward_bits"],
                               learning_shift=p["learning_shift"], trace_decay_shift=p["trace_decay_shift"],
-                              rounding=ROUNDING_CODES[p["rounding"]],
-                              lfsr_seed=p["lfsr_seed_lo"] | (p["lfsr_seed_hi"] << 16))
+                              **rounding_from_params(p))
 
     @property
     def lif_config(self) -> FixedLIFConfig:
@@ -484,7 +483,7 @@ class CoreDriver:
 
         The stochastic rounding's LFSRs are not host-visible (they restart at the core's reset): an
         ``lfsr_state`` in ``state`` must be the lanes' reset states
-        (:func:`~plasticore.refmodel.rounding.lane_initial_state`), i.e. the state of a network that has not
+        (:func:`~plasticore.refmodel.rounding.lane_initial_states`), i.e. the state of a network that has not
         stepped since it was made, and is not sent."""
         if not isinstance(state, Mapping):
             raise TypeError(f"state must be a mapping (OnlineO1Network.state_dict()), not {type(state).__name__}")
@@ -500,7 +499,7 @@ class CoreDriver:
         if "lif_config" in state and dict(state["lif_config"]) != lif.as_dict():
             raise ValueError(f"state['lif_config'] is {dict(state['lif_config'])!r}, the core runs {lif.as_dict()!r}")
         if "lfsr_state" in state:
-            reset = [lane_initial_state(c.lfsr_seed, p) for p in range(self.params["lanes"])]
+            reset = lane_initial_states(c.lfsr_seed, self.params["lanes"]).tolist()
             got = np.asarray(state["lfsr_state"]).tolist()
             if c.rounding != "stochastic" or got != reset:
                 raise ValueError(f"state['lfsr_state'] must be the lanes' reset states {reset} (the core's LFSRs are "

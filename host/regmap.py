@@ -41,6 +41,11 @@ Errors are sticky until written 1 to ``STATUS`` (write-1-to-clear).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from typing import Any
+
+from plasticore.refmodel.online_o1 import OnlineO1Config
+from plasticore.refmodel.rounding import ROUNDING_MODES
 
 ID_VALUE = 0x504C4331  # "PLC1"
 VERSION = 3  # 2: OUT_SPIKES, OUT_SPIKES_AT, Control.TICK_NEXT, Status.QUEUED; 3: PARAM rounding, lfsr_seed_lo/hi
@@ -109,8 +114,20 @@ PARAM_FIELDS: tuple[str, ...] = (
     "trace_decay_shift", "membrane_bits", "leak_shift", "threshold", "reset_subtract", "weight_offset",
     "spram", "pipelined_update", "rounding", "lfsr_seed_lo", "lfsr_seed_hi",
 )
-# PARAM "rounding": the index of OnlineO1Config.rounding here; the LFSR seed is split into 16-bit halves
-ROUNDING_CODES: tuple[str, ...] = ("floor", "nearest", "stochastic")
+# PARAM "rounding": the index of OnlineO1Config.rounding in ROUNDING_MODES; the LFSR seed in 16-bit halves
+ROUNDING_CODES: tuple[str, ...] = ROUNDING_MODES
+
+
+def rounding_params(config: OnlineO1Config) -> dict[str, int]:
+    """The PARAM fields ``rounding``, ``lfsr_seed_lo``, ``lfsr_seed_hi`` of a core running ``config``."""
+    return {"rounding": ROUNDING_CODES.index(config.rounding), "lfsr_seed_lo": config.lfsr_seed & 0xFFFF,
+            "lfsr_seed_hi": config.lfsr_seed >> 16}
+
+
+def rounding_from_params(params: Mapping[str, int]) -> dict[str, Any]:
+    """``rounding`` and ``lfsr_seed`` (``OnlineO1Config`` keywords) from a PARAM table (:func:`rounding_params`)."""
+    return {"rounding": ROUNDING_CODES[params["rounding"]],
+            "lfsr_seed": params["lfsr_seed_lo"] | (params["lfsr_seed_hi"] << 16)}
 
 READ_ONLY = frozenset({Reg.ID, Reg.VERSION, Reg.PARAM, Reg.STEP, Reg.OUT_COUNT, Reg.OUT_FIFO, Reg.OUT_SPIKES,
                        Reg.OUT_SPIKES_AT})

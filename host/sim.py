@@ -58,7 +58,6 @@ from .regmap import (
     ID_VALUE,
     PARAM_FIELDS,
     READ_ONLY,
-    ROUNDING_CODES,
     SCK_DIVIDER_MIN,
     SPIKES_PER_WORD,
     STATE_REGS,
@@ -68,6 +67,7 @@ from .regmap import (
     Control,
     Reg,
     Status,
+    rounding_params,
 )
 
 __all__ = ["MAX_FIELD_BITS", "SimulatedCore", "next_address", "sign_extend"]
@@ -148,8 +148,7 @@ class SimulatedCore:
             "leak_shift": lif.leak_shift, "threshold": lif.threshold, "reset_subtract": int(lif.reset == "subtract"),
             "weight_offset": lif.weight_offset, "spram": int(bool(spram)),
             "pipelined_update": int(bool(pipelined_update)),
-            "rounding": ROUNDING_CODES.index(c.rounding), "lfsr_seed_lo": c.lfsr_seed & 0xFFFF,
-            "lfsr_seed_hi": c.lfsr_seed >> 16,
+            **rounding_params(c),
         }
         if c.rounding == "stochastic" and network.lanes != lanes:
             raise ValueError(f"lanes must equal the network's lanes ({network.lanes}) with rounding='stochastic' "

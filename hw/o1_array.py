@@ -124,7 +124,7 @@ from .o1_array_update import UPDATE_LATENCY
 from .o1_trace import o1_trace_next
 from .pipe_reg import delay_line
 from .vocabulary import MEMORIES
-from .widths import dithered
+from .widths import draws_lfsr
 
 MAX_NEURONS = 1 << 16
 READ_LATENCY = 3  # rising edges from the one sampling row/col to the one after which rd_* show the values
@@ -551,7 +551,7 @@ def o1_array(
     # ---- stochastic rounding: each lane draws once per item, in the clock its weight is computed ----
     draw_ports: dict[str, Any] = {}
     draw_logic: tuple[Any, ...] = ()
-    if dithered(c) and c.rounding == "stochastic":
+    if draws_lfsr(c):
         draw = Signal(bool(0))
         if pipelined_update:
             x_valid_ref = x_valid  # stage E (3 + lat - 2) feeds the weight register of the write-back stage

@@ -71,7 +71,7 @@ from .o1_lfsr import o1_lfsr
 from .o1_synapse_update import o1_synapse_update
 from .o1_trace import o1_trace_next
 from .pipe_reg import delay_line
-from .widths import dithered
+from .widths import draws_lfsr
 
 
 @block
@@ -168,7 +168,7 @@ def o1_array_lane(
 
     rounding: tuple[Any, ...] = ()
     dither = None
-    if dithered(c) and c.rounding == "stochastic":
+    if draws_lfsr(c):
         if rst is None or draw is None:
             raise ValueError("rounding='stochastic' needs the lane's rst and draw signals")
         dither = Signal(intbv(0)[c.learning_shift:])

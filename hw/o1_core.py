@@ -51,7 +51,7 @@ from typing import Any
 
 from myhdl import Signal, always, always_comb, block, concat, intbv, modbv
 
-from plasticore.host.regmap import ID_VALUE, PARAM_FIELDS, ROUNDING_CODES, SPIKES_PER_WORD, VERSION, Reg
+from plasticore.host.regmap import ID_VALUE, PARAM_FIELDS, SPIKES_PER_WORD, VERSION, Reg, rounding_params
 from plasticore.refmodel.o1_network import FixedLIFConfig
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
@@ -123,8 +123,7 @@ def param_values(o1: OnlineO1Config, lif: FixedLIFConfig, n_pre: int, n_post: in
         "trace_decay_shift": o1.trace_decay_shift, "membrane_bits": lif.membrane_bits, "leak_shift": lif.leak_shift,
         "threshold": lif.threshold, "reset_subtract": int(lif.reset == "subtract"),
         "weight_offset": lif.weight_offset, "spram": int(memory == "spram"), "pipelined_update": int(pipelined_update),
-        "rounding": ROUNDING_CODES.index(o1.rounding), "lfsr_seed_lo": o1.lfsr_seed & 0xFFFF,
-        "lfsr_seed_hi": o1.lfsr_seed >> 16,
+        **rounding_params(o1),
     }
     assert tuple(v) == PARAM_FIELDS
     return v

@@ -33,7 +33,7 @@ from plasticore.refmodel.online_o1 import OnlineO1Config
 from .o1_lfsr import o1_lfsr
 from .o1_synapse_update import o1_synapse_update
 from .o1_trace import o1_trace_next
-from .widths import O1Widths, PathSegment, dithered
+from .widths import O1Widths, PathSegment, draws_lfsr
 
 
 def update_path(config: OnlineO1Config) -> tuple[PathSegment, ...]:
@@ -110,14 +110,14 @@ def o1_lane(
     post_unit = o1_trace_next(post_q, post_spike, post_n, c)
     rounding: tuple[Any, ...] = ()
     dither = None
-    if dithered(c) and c.rounding == "stochastic":  # one LFSR draw per step (a load draws nothing)
-        dither = Signal(intbv(0)[c.learning_shift:])
+    if draws_lfsr(c):  # one LFSR draw per step (a load draws nothing)
         advance = Signal(bool(0))
 
         @always_comb
         def draws() -> None:
             advance.next = step_en and not load_en
 
+        dither = Signal(intbv(0)[c.learning_shift:])
         rounding = (o1_lfsr(clk, rst, advance, dither, c, 0), draws)
     syn_unit = o1_synapse_update(w_q, e_q, pre_q, post_q, pre_spike, post_spike, reward, w_n, e_n, c, dither)
 

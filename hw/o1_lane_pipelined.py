@@ -55,7 +55,7 @@ from .o1_pairing import o1_pairing
 from .o1_trace import o1_trace_next
 from .o1_weight_next import o1_weight_next
 from .sign_extend import signed_signal
-from .widths import O1Widths, PathSegment, dithered, eligibility_sum_range, product_range
+from .widths import O1Widths, PathSegment, draws_lfsr, eligibility_sum_range, product_range
 
 PIPELINE_DELAY = 4  # edges from an operation's sampling edge to the edge its state shows on the outputs
 STAGES = PIPELINE_DELAY + 1  # register stages an operation passes (traces ... weight)
@@ -284,7 +284,7 @@ def o1_lane_pipelined(
     w_q, w_new = unsigned(w_max), unsigned(w_max)
     rounding: tuple[Any, ...] = ()
     dither = None
-    if dithered(c) and c.rounding == "stochastic":  # one LFSR draw per step, as the step reaches stage 5
+    if draws_lfsr(c):  # one LFSR draw per step, as the step reaches stage 5
         dither = Signal(intbv(0)[c.learning_shift:])
         rounding = (o1_lfsr(clk, rst, s4_step, dither, c, 0),)
     weight_unit = o1_weight_next(w_q, s4_prod, w_new, c, dither)

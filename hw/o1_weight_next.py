@@ -28,14 +28,13 @@ from myhdl import Signal, always_comb, block, concat, intbv
 from plasticore.refmodel.online_o1 import OnlineO1Config
 
 from .sign_extend import sign_extend, signed_signal
-from .widths import dithered, product_range, weight_sum_range
+from .widths import dithered, draws_lfsr, product_range, weight_sum_range
 
 
 @block
 def o1_weight_next(weight: Any, prod: Any, weight_next: Any, config: OnlineO1Config, dither: Any = None) -> Any:
     c = config
-    rounds = dithered(c)
-    stochastic = rounds and c.rounding == "stochastic"
+    rounds, stochastic = dithered(c), draws_lfsr(c)
     if stochastic and (dither is None or len(dither) != c.learning_shift):
         raise ValueError(f"rounding='stochastic' needs a dither of L = {c.learning_shift} bits (the LFSR draw)")
     if dither is not None and not stochastic:

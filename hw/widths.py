@@ -103,6 +103,11 @@ def dithered(c: OnlineO1Config) -> bool:
     return c.rounding != "floor" and c.learning_shift > 0
 
 
+def draws_lfsr(c: OnlineO1Config) -> bool:
+    """Whether the design holds LFSRs: ``rounding="stochastic"`` with ``L > 0`` (:func:`dithered`)."""
+    return dithered(c) and c.rounding == "stochastic"
+
+
 def weight_sum_range(c: OnlineO1Config) -> Range:
     """``w + delta`` before saturation to ``[0, 2^W - 1]``."""
     d = delta_range(c)

@@ -56,7 +56,16 @@ import numpy.typing as npt
 
 from ._state import check_keys, load_array, load_int
 from ._validate import check_allocation
-from .rounding import LFSR_BITS, LFSR_MASK, LFSR_POLYNOMIAL, ROUNDING_MODES, lane_initial_state, layer_dither, lfsr_draw
+from .rounding import (
+    LFSR_BITS,
+    LFSR_MASK,
+    LFSR_POLYNOMIAL,
+    ROUNDING_MODES,
+    lane_initial_state,
+    lane_initial_states,
+    layer_dither,
+    lfsr_draw,
+)
 
 __all__ = [
     "ANNOTATION_SCHEMA",
@@ -740,8 +749,7 @@ class OnlineO1Layer:
         if not isinstance(self._config, OnlineO1Config):
             raise TypeError(f"config must be an OnlineO1Config, not {type(self._config).__name__}")
         self._lanes = _check_int("lanes", lanes, 1, _MAX_NEURONS)
-        self._lfsr = np.array([lane_initial_state(self._config.lfsr_seed, p) for p in range(self._lanes)],
-                              dtype=np.uint64)
+        self._lfsr = lane_initial_states(self._config.lfsr_seed, self._lanes)
         if self._config.rounding != "floor" and backend == "native":
             raise ValueError(f"backend='native' implements rounding='floor' only, not {self._config.rounding!r}: "
                              f"use backend='numpy' (or 'auto')")
@@ -805,7 +813,7 @@ class OnlineO1Layer:
     def reset_lfsr(self) -> None:
         """The lanes' LFSRs back to their reset states (what the array's and the core's ``rst`` do; the
         synapse state is in RAM and unchanged)."""
-        self._lfsr[...] = [lane_initial_state(self._config.lfsr_seed, p) for p in range(self._lanes)]
+        self._lfsr[...] = lane_initial_states(self._config.lfsr_seed, self._lanes)
 
     @property
     def backend(self) -> str:
@@ -1021,18 +1029,18 @@ def build_online_o1_memory_proof(
         if value is not None:
             _check_int(name, value, lo, hi)
     n = int(n_synapses)
+    lfsr_bits = int(lanes) * cfg.lfsr_state_bits
     proof: dict[str, Any] = {
         "schema_version": MEMORY_PROOF_SCHEMA,
         "config": cfg.as_dict(),
         "n_synapses": n,
         "state_fields": list(STATE_FIELDS),
         "per_synapse_state_bits": cfg.per_synapse_state_bits,
-        "total_state_bits": n * cfg.per_synapse_state_bits + int(lanes) * cfg.lfsr_state_bits,
+        "total_state_bits": n * cfg.per_synapse_state_bits + lfsr_bits,
         "sequence_length_independent": True,
         "hidden_history_fields": [],
         "rounding": cfg.rounding,
-        "rounding_state": {**_rounding_state_doc(cfg), "lanes": int(lanes),
-                           "total_bits": int(lanes) * cfg.lfsr_state_bits},
+        "rounding_state": {**_rounding_state_doc(cfg), "lanes": int(lanes), "total_bits": lfsr_bits},
     }
     if (n_pre is None) != (n_post is None):
         raise ValueError("n_pre and n_post must be given together")
@@ -1048,6 +1056,6 @@ def build_online_o1_memory_proof(
             "per_synapse_state_bits": per_syn,
             "per_neuron_fields": ["pre_trace (per pre neuron)", "post_trace (per post neuron)"],
             "per_neuron_state_bits": cfg.trace_bits,
-            "total_state_bits": n * per_syn + (a + b) * cfg.trace_bits + int(lanes) * cfg.lfsr_state_bits,
+            "total_state_bits": n * per_syn + (a + b) * cfg.trace_bits + lfsr_bits,
         }
     return proof

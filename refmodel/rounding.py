@@ -54,6 +54,7 @@ __all__ = [
     "LFSR_POLYNOMIAL",
     "ROUNDING_MODES",
     "lane_initial_state",
+    "lane_initial_states",
     "layer_dither",
     "lfsr_draw",
     "lfsr_step",
@@ -86,6 +87,11 @@ def lane_initial_state(seed: int, lane: int) -> int:
     x = (x * 0xC2B2AE35) & _M32
     x ^= x >> 16
     return x or 1
+
+
+def lane_initial_states(seed: int, lanes: int) -> npt.NDArray[np.uint64]:
+    """:func:`lane_initial_state` of lanes ``0 .. lanes - 1``, as the ``uint64`` array a layer keeps."""
+    return np.array([lane_initial_state(seed, p) for p in range(lanes)], dtype=np.uint64)
 
 
 def layer_dither(states: npt.NDArray[np.uint64], n_pre: int, n_post: int, bits: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,17 @@ if str(TESTS) not in sys.path:
 _venv_bin = ROOT / ".venv" / "bin"
 if _venv_bin.is_dir() and not os.environ.get("PATH", "").startswith(str(_venv_bin)):
     os.environ["PATH"] = f"{_venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+@pytest.fixture(scope="session")
+def records() -> list[dict[str, Any]]:
+    """The committed synthesis records (``reports/synth/<target>/*.json``); the test is skipped without any."""
+    from plasticore.flows.report import load_records
+
+    recs = load_records(ROOT / "reports")
+    if not recs:
+        pytest.skip("no measured records (run make synth)")
+    return recs
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

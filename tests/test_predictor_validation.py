@@ -17,17 +17,8 @@ pytest.importorskip("scipy")
 
 from plasticore.estimate.predict import STATED_ERRORS
 from plasticore.flows import validate
-from plasticore.flows.report import load_records
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
-
-
-@pytest.fixture(scope="module")
-def records() -> list[dict[str, Any]]:
-    recs = load_records(REPORTS)
-    if not recs:
-        pytest.skip("no measured records (run make synth)")
-    return recs
 
 
 @pytest.fixture(scope="module")

@@ -320,17 +320,7 @@ def test_coefficients_file_is_complete() -> None:
         check({**doc, "lut": {"ecp5": doc["lut"]["ecp5"]}}, TARGETS)
 
 
-# ---- against the measurements ----
-@pytest.fixture(scope="module")
-def records() -> list[dict[str, Any]]:
-    from plasticore.flows.report import load_records
-
-    recs = load_records(REPORTS)
-    if not recs:
-        pytest.skip("no measured records (run make synth)")
-    return recs
-
-
+# ---- against the measurements (the ``records`` fixture: tests/conftest.py) ----
 def test_refit_reproduces_the_coefficients_file(records: list[dict[str, Any]]) -> None:
     """``python -m plasticore.flows.calibrate`` on the committed records prints the committed file (what
     ``--write`` writes). Run as the command, in a fresh process: the fit elaborates every record's design,
